@@ -1,0 +1,156 @@
+package io.jvhost.internal;
+
+import io.jvhost.log.DpdkLog;
+import io.jvhost.log.DpdkLogLevel;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The Java end of DPDK's log stream. Native code calls {@link #publish} for every message, on the
+ * thread that logged it (a Java thread, or a DPDK thread attached as a daemon).
+ */
+public final class NativeLog {
+    private static final Pattern DUMP_LINE = Pattern.compile("id (\\d+): ([^,]+), level is (\\S+)");
+    private static final Map<Integer, System.Logger> LOGGERS = new ConcurrentHashMap<>();
+    private static volatile Map<Integer, String> typeNames = Map.of();
+    private static volatile Capture capture;
+
+    private NativeLog() {
+    }
+
+    static native void install();
+
+    public static native int setGlobalLevel(int level);
+
+    public static native int getGlobalLevel();
+
+    public static native int setLevelPattern(String pattern, int level);
+
+    static native int getLevel(int logtype);
+
+    static native byte[] dump();
+
+    /** Logs through DPDK's rte_log(): for tests of the whole route. */
+    public static native void log(int level, int logtype, String message);
+
+    /** Installs the stream; called once by the loader. */
+    static void start() {
+        install();
+    }
+
+    /** Messages logged on one thread while a capture is open, for error reports. */
+    public static final class Capture implements AutoCloseable {
+        private final Thread thread;
+        private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+        private Capture(Thread thread) {
+            this.thread = thread;
+        }
+
+        /** @return a copy of the lines captured so far */
+        public List<String> lines() {
+            synchronized (lines) {
+                return List.copyOf(lines);
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (NativeLog.class) {
+                if (capture == this) {
+                    capture = null;
+                }
+            }
+        }
+    }
+
+    /**
+     * Starts collecting what DPDK logs on {@code thread} (one capture at a time).
+     *
+     * @param thread the thread whose messages to keep
+     * @return the capture; close it to stop
+     */
+    public static Capture capture(Thread thread) {
+        synchronized (NativeLog.class) {
+            Capture c = new Capture(thread);
+            capture = c;
+            return c;
+        }
+    }
+
+    // Called from native code; must never throw.
+    @SuppressWarnings("unused")
+    private static void publish(int level, int logtype, byte[] message) {
+        try {
+            String text = new String(message, StandardCharsets.UTF_8);
+            int end = text.length();
+            while (end > 0 && (text.charAt(end - 1) == '\n' || text.charAt(end - 1) == '\r')) {
+                end--;
+            }
+            text = text.substring(0, end);
+            Capture c = capture;
+            if (c != null && c.thread == Thread.currentThread()) {
+                c.lines.add(text);
+            }
+            DpdkLogLevel dpdkLevel = DpdkLogLevel.of(level);
+            logger(logtype).log(dpdkLevel.javaLevel(), text);
+        } catch (Throwable t) {
+            // A failing log handler must not unwind into DPDK.
+        }
+    }
+
+    private static System.Logger logger(int logtype) {
+        System.Logger logger = LOGGERS.get(logtype);
+        if (logger == null) {
+            logger = LOGGERS.computeIfAbsent(logtype,
+                    t -> System.getLogger(DpdkLog.LOGGER_PREFIX + typeName(t)));
+        }
+        return logger;
+    }
+
+    /**
+     * @param logtype a DPDK log type id
+     * @return its name, e.g. {@code lib.eal}; {@code type<N>} if DPDK does not know it
+     */
+    public static String typeName(int logtype) {
+        String name = typeNames.get(logtype);
+        if (name == null) {
+            refreshTypeNames();
+            name = typeNames.getOrDefault(logtype, "type" + logtype);
+        }
+        return name;
+    }
+
+    private static synchronized void refreshTypeNames() {
+        Map<Integer, String> names = new LinkedHashMap<>();
+        for (Map.Entry<Integer, Map.Entry<String, String>> e : parseDump().entrySet()) {
+            names.put(e.getKey(), e.getValue().getKey());
+        }
+        typeNames = Map.copyOf(names);
+    }
+
+    private static Map<Integer, Map.Entry<String, String>> parseDump() {
+        Map<Integer, Map.Entry<String, String>> result = new LinkedHashMap<>();
+        Matcher m = DUMP_LINE.matcher(new String(dump(), StandardCharsets.UTF_8));
+        while (m.find()) {
+            result.put(Integer.parseInt(m.group(1)), Map.entry(m.group(2).trim(), m.group(3)));
+        }
+        return result;
+    }
+
+    /** @return every registered log type with its current level */
+    public static Map<String, DpdkLogLevel> typeLevels() {
+        Map<String, DpdkLogLevel> result = new LinkedHashMap<>();
+        for (Map.Entry<Integer, Map.Entry<String, String>> e : parseDump().entrySet()) {
+            result.put(e.getValue().getKey(), DpdkLogLevel.of(getLevel(e.getKey())));
+        }
+        return Collections.unmodifiableMap(result);
+    }
+}

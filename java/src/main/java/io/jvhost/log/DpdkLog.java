@@ -1,0 +1,70 @@
+package io.jvhost.log;
+
+import io.jvhost.internal.NativeLoader;
+import io.jvhost.internal.NativeLog;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * DPDK's log, as seen from Java.
+ *
+ * <p>Once jvhost's native library is loaded, every DPDK log message (EAL, vhost, mempool, ...) is
+ * published through {@link System.Logger}, to the logger named {@code "dpdk." + type}, where type is
+ * DPDK's log type name ({@code lib.eal}, {@code lib.vhost.config}, {@code pmd.net.virtio.init}...),
+ * at the level {@link DpdkLogLevel#javaLevel()} gives. Configure those loggers as usual (for
+ * java.util.logging, the parent logger {@code "dpdk"} catches them all).
+ *
+ * <p>DPDK filters before Java sees anything: a message is published only if its level is at or
+ * below both DPDK's global level ({@link #setLevel(DpdkLogLevel)}) and its type's level
+ * ({@link #setLevel(String, DpdkLogLevel)}). The EAL option {@code --log-level} sets the same.
+ */
+public final class DpdkLog {
+    /** Prefix of the {@link System.Logger} names DPDK messages are published to. */
+    public static final String LOGGER_PREFIX = "dpdk.";
+
+    private DpdkLog() {
+    }
+
+    /**
+     * Sets DPDK's global log level ({@code rte_log_set_global_level}).
+     *
+     * @param level messages above it are dropped in DPDK, before they reach Java
+     */
+    public static void setLevel(DpdkLogLevel level) {
+        Objects.requireNonNull(level, "level");
+        NativeLoader.load();
+        NativeLog.setGlobalLevel(level.value());
+    }
+
+    /** @return DPDK's global log level */
+    public static DpdkLogLevel level() {
+        NativeLoader.load();
+        return DpdkLogLevel.of(NativeLog.getGlobalLevel());
+    }
+
+    /**
+     * Sets the level of every log type matching a glob pattern ({@code rte_log_set_level_pattern}),
+     * e.g. {@code "lib.vhost.*"}. Types registered later that match get it too.
+     *
+     * @param pattern a shell glob over DPDK log type names
+     * @param level the level for those types
+     * @throws IllegalArgumentException if DPDK refuses the pattern
+     */
+    public static void setLevel(String pattern, DpdkLogLevel level) {
+        Objects.requireNonNull(pattern, "pattern");
+        Objects.requireNonNull(level, "level");
+        if (pattern.isEmpty()) {
+            throw new IllegalArgumentException("empty log type pattern");
+        }
+        NativeLoader.load();
+        if (NativeLog.setLevelPattern(pattern, level.value()) != 0) {
+            throw new IllegalArgumentException("DPDK refused log type pattern '" + pattern + "'");
+        }
+    }
+
+    /** @return every log type DPDK knows now, by name, with its level */
+    public static Map<String, DpdkLogLevel> types() {
+        NativeLoader.load();
+        return NativeLog.typeLevels();
+    }
+}

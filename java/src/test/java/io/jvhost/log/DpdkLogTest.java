@@ -1,0 +1,110 @@
+package io.jvhost.log;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasEntry;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.hasSize;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.jvhost.internal.NativeLog;
+import io.jvhost.testing.CapturingHandler;
+import io.jvhost.testing.SharedEal;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import org.junit.jupiter.api.Test;
+
+/** DPDK's rte_log() into System.Logger (java.util.logging here), with level mapping and filtering. */
+class DpdkLogTest {
+    private static final int RTE_LOGTYPE_EAL = 0;
+
+    private static List<LogRecord> matching(CapturingHandler h, String text) {
+        return h.records().stream().filter(r -> r.getMessage().contains(text)).toList();
+    }
+
+    @Test
+    void everyDpdkLevelArrivesAtItsJavaLevel() {
+        SharedEal.get();
+        try (CapturingHandler h = CapturingHandler.install("dpdk")) {
+            DpdkLogLevel saved = DpdkLog.level();
+            DpdkLog.setLevel(DpdkLogLevel.DEBUG);
+            DpdkLog.setLevel("lib.eal", DpdkLogLevel.DEBUG);
+            try {
+                for (DpdkLogLevel level : DpdkLogLevel.values()) {
+                    NativeLog.log(level.value(), RTE_LOGTYPE_EAL, "jvhost-test " + level);
+                    List<LogRecord> got = matching(h, "jvhost-test " + level);
+                    assertThat(level.toString(), got, hasSize(1));
+                    LogRecord r = got.get(0);
+                    assertThat(r.getLoggerName(), equalTo("dpdk.lib.eal"));
+                    assertThat(r.getMessage(), equalTo("jvhost-test " + level)); // newline stripped
+                    Level expected = switch (level.javaLevel()) {
+                        case ERROR -> Level.SEVERE;
+                        case WARNING -> Level.WARNING;
+                        case INFO -> Level.INFO;
+                        case DEBUG -> Level.FINE;
+                        default -> throw new AssertionError(level);
+                    };
+                    assertThat(level.toString(), r.getLevel(), equalTo(expected));
+                }
+            } finally {
+                DpdkLog.setLevel(saved);
+                DpdkLog.setLevel("lib.eal", DpdkLogLevel.INFO);
+            }
+        }
+    }
+
+    @Test
+    void dpdkDropsWhatItsLevelsFilter() {
+        SharedEal.get();
+        try (CapturingHandler h = CapturingHandler.install("dpdk")) {
+            DpdkLogLevel saved = DpdkLog.level();
+            DpdkLog.setLevel(DpdkLogLevel.ERROR);
+            try {
+                assertThat(DpdkLog.level(), equalTo(DpdkLogLevel.ERROR));
+                NativeLog.log(DpdkLogLevel.INFO.value(), RTE_LOGTYPE_EAL, "jvhost-filtered");
+                NativeLog.log(DpdkLogLevel.ERROR.value(), RTE_LOGTYPE_EAL, "jvhost-passed");
+                assertThat(matching(h, "jvhost-filtered"), empty());
+                assertThat(matching(h, "jvhost-passed"), hasSize(1));
+            } finally {
+                DpdkLog.setLevel(saved);
+            }
+            DpdkLog.setLevel("lib.eal", DpdkLogLevel.WARNING);
+            try {
+                assertThat(DpdkLog.types(), hasEntry("lib.eal", DpdkLogLevel.WARNING));
+                NativeLog.log(DpdkLogLevel.INFO.value(), RTE_LOGTYPE_EAL, "jvhost-type-filtered");
+                assertThat(matching(h, "jvhost-type-filtered"), empty());
+            } finally {
+                DpdkLog.setLevel("lib.eal", DpdkLogLevel.INFO);
+            }
+        }
+    }
+
+    @Test
+    void messagesFromOtherThreadsArePublishedOnThem() throws Exception {
+        SharedEal.get();
+        try (CapturingHandler h = CapturingHandler.install("dpdk")) {
+            AtomicReference<String> thread = new AtomicReference<>();
+            Thread t = new Thread(() -> {
+                thread.set(Thread.currentThread().getName());
+                NativeLog.log(DpdkLogLevel.WARNING.value(), RTE_LOGTYPE_EAL, "jvhost-from-thread");
+            }, "jvhost-log-test");
+            t.start();
+            t.join();
+            List<LogRecord> got = matching(h, "jvhost-from-thread");
+            assertThat(got, hasSize(1));
+            assertThat(got.get(0).getLevel(), equalTo(Level.WARNING));
+        }
+    }
+
+    @Test
+    void typesListsDpdksLogTypes() {
+        SharedEal.get();
+        assertThat(DpdkLog.types().keySet(), hasItem("lib.eal"));
+        assertThat(NativeLog.typeName(RTE_LOGTYPE_EAL), equalTo("lib.eal"));
+        assertThrows(IllegalArgumentException.class, () -> DpdkLog.setLevel("", DpdkLogLevel.INFO));
+        assertThrows(NullPointerException.class, () -> DpdkLog.setLevel((DpdkLogLevel) null));
+    }
+}

@@ -1,0 +1,50 @@
+package io.jvhost.testing;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/** Collects java.util.logging records published under a logger name, for assertions. */
+public final class CapturingHandler extends Handler implements AutoCloseable {
+    private final Logger logger;
+    private final List<LogRecord> records = new ArrayList<>();
+
+    private CapturingHandler(Logger logger) {
+        this.logger = logger;
+        setLevel(Level.ALL);
+    }
+
+    /**
+     * @param loggerName where to listen, e.g. "dpdk"
+     * @return the handler, installed; close it to remove it
+     */
+    public static CapturingHandler install(String loggerName) {
+        Logger logger = Logger.getLogger(loggerName);
+        CapturingHandler h = new CapturingHandler(logger);
+        logger.setLevel(Level.ALL);
+        logger.addHandler(h);
+        return h;
+    }
+
+    @Override
+    public synchronized void publish(LogRecord record) {
+        records.add(record);
+    }
+
+    /** @return a copy of the records so far */
+    public synchronized List<LogRecord> records() {
+        return new ArrayList<>(records);
+    }
+
+    @Override
+    public void flush() {
+    }
+
+    @Override
+    public void close() {
+        logger.removeHandler(this);
+    }
+}
