@@ -143,7 +143,8 @@ public final class Eal implements AutoCloseable {
                     if (line.startsWith("Usage:")) {
                         break;
                     }
-                    if (!line.isBlank() && !line.startsWith("EAL: FATAL:")) {
+                    // getopt runs twice over the same argv in EAL: its complaints come twice
+                    if (!line.isBlank() && !line.startsWith("EAL: FATAL:") && !lines.contains(line)) {
                         lines.add(line);
                     }
                 }
@@ -157,11 +158,14 @@ public final class Eal implements AutoCloseable {
         InitResult result = new InitResult();
         AtomicReference<Throwable> failure = new AtomicReference<>();
         Thread thread = new Thread(() -> {
-            try (NativeLog.Capture capture = NativeLog.capture(Thread.currentThread())) {
+            NativeLog.Capture capture = NativeLog.capture(Thread.currentThread());
+            try {
                 result.rc = NativeEal.init(argv.toArray(new String[0]), result.output);
                 result.log = capture.lines();
             } catch (Throwable t) {
                 failure.set(t);
+            } finally {
+                capture.close(); // publishes EAL's messages, now that the console is back
             }
         }, "jvhost-eal-init");
         thread.setDaemon(true);

@@ -45,10 +45,15 @@ public final class NativeLog {
         install();
     }
 
-    /** Messages logged on one thread while a capture is open, for error reports. */
+    /**
+     * Messages logged on one thread while a capture is open, for error reports. Their publication
+     * to System.Logger is deferred to {@link #close()}: the capturing thread may have its console
+     * redirected meanwhile (EAL init), and log handlers write to the console.
+     */
     public static final class Capture implements AutoCloseable {
         private final Thread thread;
         private final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        private final List<Object[]> deferred = new ArrayList<>();
 
         private Capture(Thread thread) {
             this.thread = thread;
@@ -68,6 +73,10 @@ public final class NativeLog {
                     capture = null;
                 }
             }
+            for (Object[] record : deferred) {
+                logger((Integer) record[0]).log((System.Logger.Level) record[1], (String) record[2]);
+            }
+            deferred.clear();
         }
     }
 
@@ -95,11 +104,13 @@ public final class NativeLog {
                 end--;
             }
             text = text.substring(0, end);
+            DpdkLogLevel dpdkLevel = DpdkLogLevel.of(level);
             Capture c = capture;
             if (c != null && c.thread == Thread.currentThread()) {
                 c.lines.add(text);
+                c.deferred.add(new Object[] {logtype, dpdkLevel.javaLevel(), text});
+                return;
             }
-            DpdkLogLevel dpdkLevel = DpdkLogLevel.of(level);
             logger(logtype).log(dpdkLevel.javaLevel(), text);
         } catch (Throwable t) {
             // A failing log handler must not unwind into DPDK.
