@@ -1,0 +1,181 @@
+package io.jvhost.frontend;
+
+import java.io.EOFException;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+
+import org.newsclub.net.unix.AFUNIXSocket;
+
+/**
+ * One end of a vhost-user socket: writes and reads framed messages (header + payload), sends file
+ * descriptors as SCM_RIGHTS with the first byte of a message (what DPDK's {@code read_fd_message}
+ * expects), and bounds every read with a deadline.
+ */
+final class VhostUserChannel implements AutoCloseable {
+    /** A received message. */
+    record Message(int request, int flags, byte[] payload) {
+        boolean isReply() {
+            return (flags & VhostUserProtocol.FLAG_REPLY) != 0;
+        }
+
+        boolean needsReply() {
+            return (flags & VhostUserProtocol.FLAG_NEED_REPLY) != 0;
+        }
+
+        ByteBuffer le() {
+            return ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        long u64() throws VhostUserException {
+            if (payload.length < 8) {
+                throw new VhostUserException("reply to " + VhostUserProtocol.requestName(request)
+                        + " carries " + payload.length + " payload bytes, expected a u64");
+            }
+            return le().getLong(0);
+        }
+    }
+
+    private final AFUNIXSocket socket;
+    private final InputStream in;
+    private final OutputStream out;
+    private final String name;
+    private final Object writeLock = new Object();
+    private volatile boolean closed;
+
+    VhostUserChannel(AFUNIXSocket socket, String name) throws IOException {
+        this.socket = socket;
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+        this.name = name;
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** Sends one message; {@code fds} travel with it (may be empty). */
+    void send(int request, int flags, byte[] payload, FileDescriptor... fds) throws VhostUserException {
+        byte[] frame = new byte[VhostUserProtocol.HEADER_SIZE + payload.length];
+        ByteBuffer b = ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(request).putInt(flags | VhostUserProtocol.VERSION).putInt(payload.length).put(payload);
+        synchronized (writeLock) {
+            try {
+                if (fds.length > 0) {
+                    socket.setOutboundFileDescriptors(fds);
+                }
+                out.write(frame);
+                out.flush();
+            } catch (IOException e) {
+                throw new VhostUserException(name + ": cannot send " + VhostUserProtocol.requestName(request)
+                        + (closed ? " (channel closed)" : "") + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * Reads one message.
+     *
+     * @param timeoutNanos how long to wait for the whole message
+     * @param idleReturnsNull when nothing at all arrived within the timeout: {@code true} returns
+     *        null (polling), {@code false} throws {@link VhostUserTimeoutException}
+     * @param awaited what the caller waits for (for error messages)
+     */
+    Message receive(long timeoutNanos, boolean idleReturnsNull, String awaited) throws VhostUserException {
+        long deadline = System.nanoTime() + timeoutNanos;
+        byte[] header = new byte[VhostUserProtocol.HEADER_SIZE];
+        int got = readFully(header, deadline, idleReturnsNull, awaited);
+        if (got < 0) {
+            return null;
+        }
+        ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
+        int request = h.getInt();
+        int flags = h.getInt();
+        int size = h.getInt();
+        if ((flags & 0x3) != VhostUserProtocol.VERSION) {
+            throw new VhostUserException(name + ": message " + request + " has protocol version "
+                    + (flags & 0x3) + " (flags 0x" + Integer.toHexString(flags) + "), expected 1");
+        }
+        if (size < 0 || size > VhostUserProtocol.MAX_PAYLOAD) {
+            throw new VhostUserException(name + ": message " + request + " announces a payload of "
+                    + Integer.toUnsignedString(size) + " bytes (at most " + VhostUserProtocol.MAX_PAYLOAD + ")");
+        }
+        byte[] payload = new byte[size];
+        readFully(payload, deadline, false, awaited);
+        closeReceivedFds();
+        return new Message(request, flags, payload);
+    }
+
+    /** Returns -1 if idle (nothing read) and idleReturnsNull, else the length. */
+    private int readFully(byte[] buf, long deadline, boolean idleReturnsNull, String awaited) throws VhostUserException {
+        int off = 0;
+        while (off < buf.length) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return timedOut(off, idleReturnsNull, awaited);
+            }
+            int n;
+            try {
+                socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(left))));
+                n = in.read(buf, off, buf.length - off);
+            } catch (SocketTimeoutException e) {
+                return timedOut(off, idleReturnsNull, awaited);
+            } catch (IOException e) {
+                if (closed) {
+                    throw new VhostUserException(name + ": channel closed while waiting for " + awaited, e);
+                }
+                throw new VhostUserException(name + ": read failed while waiting for " + awaited + ": " + e.getMessage(), e);
+            }
+            if (n < 0) {
+                throw new VhostUserException(name + ": the backend closed the connection while we waited for " + awaited,
+                        new EOFException());
+            }
+            off += n;
+        }
+        return off;
+    }
+
+    private int timedOut(int off, boolean idleReturnsNull, String awaited) throws VhostUserTimeoutException {
+        if (off == 0 && idleReturnsNull) {
+            return -1;
+        }
+        throw new VhostUserTimeoutException(name + ": timed out waiting for " + awaited
+                + (off > 0 ? " (message cut after " + off + " bytes)" : ""));
+    }
+
+    /** A backend has no business sending us fds here; close any so that none leaks. */
+    private void closeReceivedFds() {
+        try {
+            FileDescriptor[] fds = socket.getReceivedFileDescriptors();
+            if (fds != null) {
+                for (FileDescriptor fd : fds) {
+                    try (FileInputStream ignored = new FileInputStream(fd)) {
+                        // closing the stream closes the descriptor
+                    }
+                }
+            }
+        } catch (IOException ignored) {
+            // nothing received
+        }
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+}

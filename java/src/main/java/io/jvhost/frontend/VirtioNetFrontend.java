@@ -1,0 +1,835 @@
+package io.jvhost.frontend;
+
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A virtio-net device driven from Java over vhost-user: the frontend (QEMU's role) of a
+ * vhost-user net backend such as DPDK's {@code net_vhost} or jvhost's own backend.
+ *
+ * <p>Build one with {@link #builder(Path)}; {@link Builder#open()} connects (or listens),
+ * negotiates features and protocol features, passes the guest memory, sets up
+ * {@link Builder#queuePairs(int) queue pairs} of split virtqueues (receive vring {@code 2q},
+ * transmit vring {@code 2q+1}) and enables them. Then {@link #send} puts frames on a transmit
+ * queue and {@link #receive} takes frames off a receive queue, both by polling (kick and call use
+ * {@code VHOST_USER_VRING_NOFD_MASK}; the avail ring asks for no interrupts).
+ *
+ * <p>Every frame travels with the 12-byte {@code virtio_net_hdr_mrg_rxbuf} (VIRTIO_F_VERSION_1 is
+ * always negotiated). Receive buffers are, with mergeable buffers, single descriptors of
+ * {@link Builder#rxBufferSize(int)} bytes (a frame may span several, announced by
+ * {@code num_buffers}); without, chains of page-sized descriptors that hold a header plus
+ * {@link Builder#maxFrameSize(int)} bytes.
+ *
+ * <p>With an {@link IommuMode IOMMU}, every ring and buffer is mapped in a {@link VirtualIommu} at
+ * {@code IOVA = GPA + } {@link Builder#iovaOffset(long)} (rings and receive buffers RW, transmit
+ * buffers RO) and the backend learns translations through the IOTLB protocol; see
+ * {@link #iommu()} and its {@link VirtualIommu#log() log}.
+ *
+ * <p>Data path methods of one queue must be called from one thread at a time; different queues
+ * may be used from different threads. They allocate nothing.
+ */
+public final class VirtioNetFrontend implements AutoCloseable {
+    private static final Logger LOG = System.getLogger(VirtioNetFrontend.class.getName());
+    /** Size of virtio_net_hdr_mrg_rxbuf (VERSION_1). */
+    public static final int NET_HDR_SIZE = 12;
+
+    /** Options for {@link VirtioNetFrontend}; {@link #open()} creates the device. */
+    public static final class Builder {
+        private final Path socket;
+        private boolean listen;
+        private int queuePairs = 1;
+        private int ringSize = 256;
+        private boolean mergeable = true;
+        private IommuMode iommu = IommuMode.OFF;
+        private Duration timeout = Duration.ofSeconds(5);
+        private int rxBufferSize = 2048;
+        private int maxFrameSize = 9216;
+        private long regionSize = GuestMemory.MAX_REGION_SIZE;
+        private long memorySize;
+        private long iovaOffset = 0x10_0000_0000L;
+        private long granule = GuestMemory.PAGE_SIZE;
+
+        private Builder(Path socket) {
+            this.socket = Objects.requireNonNull(socket, "socket");
+        }
+
+        /**
+         * @param listen true: create the socket and wait for a backend in client mode; false
+         *        (default): connect to a backend in server mode
+         * @return this
+         */
+        public Builder listen(boolean listen) {
+            this.listen = listen;
+            return this;
+        }
+
+        /**
+         * @param n queue pairs (default 1; more needs VIRTIO_NET_F_MQ and the MQ protocol feature)
+         * @return this
+         */
+        public Builder queuePairs(int n) {
+            if (n < 1 || n > 128) {
+                throw new IllegalArgumentException("queue pairs must be 1..128, got " + n);
+            }
+            this.queuePairs = n;
+            return this;
+        }
+
+        /**
+         * @param n descriptors per vring, a power of two (default 256)
+         * @return this
+         */
+        public Builder ringSize(int n) {
+            if (n < 8 || n > 32768 || Integer.bitCount(n) != 1) {
+                throw new IllegalArgumentException("ring size must be a power of two in 8..32768, got " + n);
+            }
+            this.ringSize = n;
+            return this;
+        }
+
+        /**
+         * @param on negotiate VIRTIO_NET_F_MRG_RXBUF (default true)
+         * @return this
+         */
+        public Builder mergeableRxBuffers(boolean on) {
+            this.mergeable = on;
+            return this;
+        }
+
+        /**
+         * @param mode IOMMU use (default {@link IommuMode#OFF})
+         * @return this
+         */
+        public Builder iommu(IommuMode mode) {
+            this.iommu = Objects.requireNonNull(mode);
+            return this;
+        }
+
+        /**
+         * @param t bound for connecting and for every reply (default 5 s)
+         * @return this
+         */
+        public Builder timeout(Duration t) {
+            if (t.isNegative() || t.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive");
+            }
+            this.timeout = t;
+            return this;
+        }
+
+        /**
+         * @param n bytes per mergeable receive buffer: a power of two in 256..65536 (default 2048)
+         * @return this
+         */
+        public Builder rxBufferSize(int n) {
+            if (n < 256 || n > 65536 || Integer.bitCount(n) != 1) {
+                throw new IllegalArgumentException("rx buffer size must be a power of two in 256..65536, got " + n);
+            }
+            this.rxBufferSize = n;
+            return this;
+        }
+
+        /**
+         * @param n largest frame (without virtio header) that can be sent, and received without
+         *        mergeable buffers (default 9216)
+         * @return this
+         */
+        public Builder maxFrameSize(int n) {
+            if (n < 60 || n > 65535 - NET_HDR_SIZE) {
+                throw new IllegalArgumentException("max frame size must be 60..65523, got " + n);
+            }
+            this.maxFrameSize = n;
+            return this;
+        }
+
+        /**
+         * @param bytes size of each guest memory region (multiple of 2 MiB, at most 1 GiB; default
+         *        1 GiB). Smaller values give several regions.
+         * @return this
+         */
+        public Builder regionSize(long bytes) {
+            this.regionSize = bytes;
+            return this;
+        }
+
+        /**
+         * @param bytes guest memory size (default: what rings and buffers need, plus 2 MiB)
+         * @return this
+         */
+        public Builder memorySize(long bytes) {
+            this.memorySize = bytes;
+            return this;
+        }
+
+        /**
+         * @param offset IOVA = GPA + offset for the IOMMU mappings (page-aligned; default 64 GiB)
+         * @return this
+         */
+        public Builder iovaOffset(long offset) {
+            if (offset % GuestMemory.PAGE_SIZE != 0) {
+                throw new IllegalArgumentException("IOVA offset must be page-aligned");
+            }
+            this.iovaOffset = offset;
+            return this;
+        }
+
+        /**
+         * @param bytes IOTLB granule: bytes per UPDATE (power of two >= 4096; 0 = whole mappings;
+         *        default 4096)
+         * @return this
+         */
+        public Builder iotlbGranule(long bytes) {
+            this.granule = bytes;
+            return this;
+        }
+
+        /**
+         * Creates the memory, connects and sets the device up.
+         *
+         * @return the running device
+         * @throws VhostUserException if the backend cannot be reached, lacks a needed feature, or
+         *         rejects a request
+         */
+        public VirtioNetFrontend open() throws VhostUserException {
+            return new VirtioNetFrontend(this);
+        }
+    }
+
+    /**
+     * Where the backend will write next on a receive queue: the first descriptor of the next
+     * buffer (or chain) in the available ring.
+     *
+     * @param deviceAddr the address in the descriptor (IOVA with the IOMMU on, else GPA)
+     * @param gpa guest physical address
+     * @param length bytes of that descriptor
+     */
+    public record RxBuffer(long deviceAddr, long gpa, int length) {
+    }
+
+    private static final class TxQueue {
+        SplitVirtqueue vq;
+        long[] slotGpa;
+        int[] free;
+        int freeTop;
+        VringLayout layout;
+    }
+
+    private static final class RxQueue {
+        SplitVirtqueue vq;
+        long[] descGpa;
+        int[] descLen;
+        int chainLen;
+        int heads;
+        VringLayout layout;
+    }
+
+    private final Builder cfg;
+    private final GuestMemory memory;
+    private final VirtualIommu iommu;
+    private final VhostUserConnection conn;
+    private final TxQueue[] tx;
+    private final RxQueue[] rx;
+    private final long features;
+    private final long protocolFeatures;
+    private final int txSlotSize;
+    private volatile boolean closed;
+
+    private VirtioNetFrontend(Builder b) throws VhostUserException {
+        this.cfg = b;
+        int slot = roundPage(NET_HDR_SIZE + b.maxFrameSize);
+        this.txSlotSize = slot;
+        long need = b.memorySize;
+        if (need == 0) {
+            long perQueue = 5L * roundPage(16L * b.ringSize) + (long) b.ringSize * slot
+                    + (b.mergeable ? (long) b.ringSize * Math.max(b.rxBufferSize, GuestMemory.PAGE_SIZE)
+                            : (long) b.ringSize * GuestMemory.PAGE_SIZE);
+            need = b.queuePairs * perQueue + (2L << 20);
+            need = (need + (2L << 20) - 1) & -(2L << 20);
+        }
+        GuestMemory mem;
+        try {
+            mem = GuestMemory.create(need, Math.min(b.regionSize, Math.max(2L << 20, b.regionSize)));
+        } catch (java.io.IOException e) {
+            throw new VhostUserException("cannot create guest memory of " + need + " bytes: " + e.getMessage(), e);
+        }
+        this.memory = mem;
+        this.iommu = b.iommu.enabled() ? new VirtualIommu(mem, b.granule) : null;
+        this.tx = new TxQueue[b.queuePairs];
+        this.rx = new RxQueue[b.queuePairs];
+        VhostUserConnection c = null;
+        try {
+            for (int q = 0; q < b.queuePairs; q++) {
+                rx[q] = buildRx(2 * q);
+                tx[q] = buildTx(2 * q + 1);
+            }
+            c = b.listen ? VhostUserConnection.accept(b.socket, b.timeout) : VhostUserConnection.connect(b.socket, b.timeout);
+            long[] negotiated = negotiate(c);
+            this.features = negotiated[0];
+            this.protocolFeatures = negotiated[1];
+            this.conn = c;
+            start();
+        } catch (VhostUserException | RuntimeException e) {
+            if (c != null) {
+                c.close();
+            }
+            mem.close();
+            throw e;
+        }
+    }
+
+    /**
+     * @param socket path of the vhost-user socket
+     * @return a builder with defaults: connect, 1 queue pair, ring 256, mergeable buffers, no IOMMU
+     */
+    public static Builder builder(Path socket) {
+        return new Builder(socket);
+    }
+
+    private static int roundPage(long n) {
+        return (int) ((n + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE * GuestMemory.PAGE_SIZE);
+    }
+
+    /** Device address of a buffer GPA: IOVA with the IOMMU, else the GPA itself. */
+    private long dev(long gpa) {
+        return iommu != null ? gpa + cfg.iovaOffset : gpa;
+    }
+
+    /** Address of a ring for SET_VRING_ADDR: IOVA with the IOMMU, else the userspace address. */
+    private long ringAddr(long gpa) {
+        return iommu != null ? gpa + cfg.iovaOffset : memory.userAddr(gpa);
+    }
+
+    private void mapRings(SplitVirtqueue vq) {
+        if (iommu != null) {
+            iommu.map(dev(vq.descGpa), vq.descGpa, roundPage(vq.descBytes()), VirtualIommu.Permission.RW);
+            iommu.map(dev(vq.availGpa), vq.availGpa, roundPage(vq.availBytes()), VirtualIommu.Permission.RW);
+            iommu.map(dev(vq.usedGpa), vq.usedGpa, roundPage(vq.usedBytes()), VirtualIommu.Permission.RW);
+        }
+    }
+
+    private TxQueue buildTx(int index) {
+        TxQueue t = new TxQueue();
+        int n = cfg.ringSize;
+        t.vq = new SplitVirtqueue(memory, index, n);
+        mapRings(t.vq);
+        t.slotGpa = new long[n];
+        t.free = new int[n];
+        long lo = Long.MAX_VALUE;
+        long hi = 0;
+        for (int i = 0; i < n; i++) {
+            long gpa = memory.allocate(txSlotSize, GuestMemory.PAGE_SIZE);
+            t.slotGpa[i] = gpa;
+            if (iommu != null) {
+                iommu.map(dev(gpa), gpa, txSlotSize, VirtualIommu.Permission.RO);
+            }
+            t.vq.setDesc(i, dev(gpa), 0, 0, 0);
+            t.free[t.freeTop++] = n - 1 - i;
+            lo = Math.min(lo, gpa);
+            hi = Math.max(hi, gpa + txSlotSize);
+        }
+        t.layout = layout(t.vq, lo, hi);
+        return t;
+    }
+
+    private RxQueue buildRx(int index) {
+        RxQueue r = new RxQueue();
+        int n = cfg.ringSize;
+        r.vq = new SplitVirtqueue(memory, index, n);
+        mapRings(r.vq);
+        r.descGpa = new long[n];
+        r.descLen = new int[n];
+        long lo = Long.MAX_VALUE;
+        long hi = 0;
+        if (cfg.mergeable) {
+            r.chainLen = 1;
+            int size = cfg.rxBufferSize;
+            int perBlock = Math.max(1, GuestMemory.PAGE_SIZE / size);
+            int block = Math.max(size, GuestMemory.PAGE_SIZE);
+            for (int i = 0; i < n; i += perBlock) {
+                long gpa = memory.allocate(block, GuestMemory.PAGE_SIZE);
+                if (iommu != null) {
+                    iommu.map(dev(gpa), gpa, block, VirtualIommu.Permission.RW);
+                }
+                for (int k = 0; k < perBlock && i + k < n; k++) {
+                    r.descGpa[i + k] = gpa + (long) k * size;
+                    r.descLen[i + k] = size;
+                    r.vq.setDesc(i + k, dev(r.descGpa[i + k]), size, SplitVirtqueue.DESC_F_WRITE, 0);
+                }
+                lo = Math.min(lo, gpa);
+                hi = Math.max(hi, gpa + block);
+            }
+            r.heads = n;
+        } else {
+            int page = GuestMemory.PAGE_SIZE;
+            r.chainLen = (NET_HDR_SIZE + cfg.maxFrameSize + page - 1) / page;
+            r.heads = n / r.chainLen;
+            if (r.heads == 0) {
+                throw new IllegalArgumentException("ring size " + n + " cannot hold one receive chain of " + r.chainLen
+                        + " descriptors; raise ringSize or lower maxFrameSize");
+            }
+            for (int h = 0; h < r.heads; h++) {
+                long gpa = memory.allocate((long) r.chainLen * page, page);
+                if (iommu != null) {
+                    iommu.map(dev(gpa), gpa, (long) r.chainLen * page, VirtualIommu.Permission.RW);
+                }
+                for (int k = 0; k < r.chainLen; k++) {
+                    int id = h * r.chainLen + k;
+                    r.descGpa[id] = gpa + (long) k * page;
+                    r.descLen[id] = page;
+                    boolean last = k == r.chainLen - 1;
+                    r.vq.setDesc(id, dev(r.descGpa[id]), page,
+                            SplitVirtqueue.DESC_F_WRITE | (last ? 0 : SplitVirtqueue.DESC_F_NEXT), last ? 0 : id + 1);
+                }
+                lo = Math.min(lo, gpa);
+                hi = Math.max(hi, gpa + (long) r.chainLen * page);
+            }
+        }
+        for (int h = 0; h < r.heads; h++) {
+            r.vq.addAvail(h * r.chainLen);
+        }
+        r.vq.publish();
+        r.layout = layout(r.vq, lo, hi);
+        return r;
+    }
+
+    private VringLayout layout(SplitVirtqueue vq, long lo, long hi) {
+        return new VringLayout(vq.index, vq.size, ringAddr(vq.descGpa), ringAddr(vq.availGpa), ringAddr(vq.usedGpa),
+                vq.descGpa, vq.availGpa, vq.usedGpa, dev(lo), lo, hi - lo);
+    }
+
+    private long[] negotiate(VhostUserConnection c) throws VhostUserException {
+        long offered = c.getFeatures();
+        long want = bit(VhostUserProtocol.VIRTIO_F_VERSION_1);
+        if (cfg.mergeable) {
+            want |= bit(VhostUserProtocol.VIRTIO_NET_F_MRG_RXBUF);
+        }
+        if (cfg.iommu.enabled()) {
+            want |= bit(VhostUserProtocol.VIRTIO_F_IOMMU_PLATFORM);
+        }
+        if (cfg.queuePairs > 1) {
+            want |= bit(VhostUserProtocol.VIRTIO_NET_F_MQ);
+        }
+        long missing = want & ~offered;
+        if (missing != 0) {
+            throw new VhostUserException("backend does not offer virtio features " + bits(missing) + " (offered 0x"
+                    + Long.toHexString(offered) + ")");
+        }
+        long acked = want;
+        long pf = 0;
+        if (VhostUserProtocol.has(offered, VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES)) {
+            acked |= bit(VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES);
+            long offeredPf = c.getProtocolFeatures();
+            long wantPf = bit(VhostUserProtocol.PROTOCOL_F_REPLY_ACK);
+            if (cfg.queuePairs > 1) {
+                wantPf |= bit(VhostUserProtocol.PROTOCOL_F_MQ);
+            }
+            if (cfg.iommu.enabled()) {
+                wantPf |= bit(VhostUserProtocol.PROTOCOL_F_SLAVE_REQ);
+            }
+            pf = offeredPf & wantPf;
+            // QEMU enables the IOMMU path only with REPLY_ACK and the backend-request channel
+            long needPf = cfg.iommu.enabled()
+                    ? bit(VhostUserProtocol.PROTOCOL_F_REPLY_ACK) | bit(VhostUserProtocol.PROTOCOL_F_SLAVE_REQ) : 0;
+            if (cfg.queuePairs > 1) {
+                needPf |= bit(VhostUserProtocol.PROTOCOL_F_MQ);
+            }
+            if ((needPf & ~offeredPf) != 0) {
+                throw new VhostUserException("backend does not offer protocol features " + bits(needPf & ~offeredPf)
+                        + " (offered 0x" + Long.toHexString(offeredPf) + ")");
+            }
+            c.setProtocolFeatures(pf);
+            if (cfg.queuePairs > 1) {
+                long qn = c.getQueueNum();
+                if (qn < cfg.queuePairs) {
+                    throw new VhostUserException("backend supports " + qn + " queue pairs, " + cfg.queuePairs + " wanted");
+                }
+            }
+        } else if (cfg.iommu.enabled() || cfg.queuePairs > 1) {
+            throw new VhostUserException("backend offers no protocol features; IOMMU and multiqueue need them");
+        }
+        if (iommu != null) {
+            iommu.attach(c);
+            c.openBackendChannel(iommu);
+        }
+        c.setOwner();
+        c.setFeatures(acked);
+        return new long[] {acked, pf};
+    }
+
+    private void start() throws VhostUserException {
+        conn.setMemTable(memory);
+        List<SplitVirtqueue> all = new ArrayList<>();
+        for (int q = 0; q < cfg.queuePairs; q++) {
+            all.add(rx[q].vq);
+            all.add(tx[q].vq);
+        }
+        for (SplitVirtqueue vq : all) {
+            conn.setVringNum(vq.index, vq.size);
+            conn.setVringBase(vq.index, 0);
+            conn.setVringAddr(vq.index, ringAddr(vq.descGpa), ringAddr(vq.usedGpa), ringAddr(vq.availGpa));
+            conn.setVringKick(vq.index, null);
+            conn.setVringCall(vq.index, null);
+        }
+        if (cfg.iommu == IommuMode.QEMU) {
+            for (SplitVirtqueue vq : all) {
+                iommu.update(dev(vq.usedGpa), roundPage(vq.usedBytes()), IotlbLog.Cause.PRESEND_USED_RING);
+            }
+        } else if (cfg.iommu == IommuMode.EAGER) {
+            iommu.updateAll();
+        }
+        if (VhostUserProtocol.has(features, VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES)) {
+            for (SplitVirtqueue vq : all) {
+                conn.setVringEnable(vq.index, true);
+            }
+        }
+    }
+
+    private static long bit(int b) {
+        return 1L << b;
+    }
+
+    private static String bits(long mask) {
+        StringBuilder sb = new StringBuilder("{");
+        for (int i = 0; i < 64; i++) {
+            if ((mask & (1L << i)) != 0) {
+                sb.append(sb.length() > 1 ? "," : "").append(i);
+            }
+        }
+        return sb.append('}').toString();
+    }
+
+    /** @return the number of queue pairs */
+    public int queuePairs() {
+        return cfg.queuePairs;
+    }
+
+    /** @return the virtio features acked with SET_FEATURES */
+    public long features() {
+        return features;
+    }
+
+    /** @return the protocol features acked with SET_PROTOCOL_FEATURES */
+    public long protocolFeatures() {
+        return protocolFeatures;
+    }
+
+    /** @return whether mergeable receive buffers are in use */
+    public boolean mergeableRxBuffers() {
+        return cfg.mergeable;
+    }
+
+    /** @return the IOMMU mode */
+    public IommuMode iommuMode() {
+        return cfg.iommu;
+    }
+
+    /** @return the virtual IOMMU, or null when {@link IommuMode#OFF} */
+    public VirtualIommu iommu() {
+        return iommu;
+    }
+
+    /** @return the guest memory */
+    public GuestMemory memory() {
+        return memory;
+    }
+
+    /** @return the vhost-user connection */
+    public VhostUserConnection connection() {
+        return conn;
+    }
+
+    /** @return largest frame {@link #send} accepts */
+    public int maxFrameSize() {
+        return cfg.maxFrameSize;
+    }
+
+    /**
+     * @param vringIndex 2q (receive) or 2q+1 (transmit)
+     * @return where that vring and its buffers are
+     */
+    public VringLayout layout(int vringIndex) {
+        int q = vringIndex / 2;
+        checkQueue(q);
+        return vringIndex % 2 == 0 ? rx[q].layout : tx[q].layout;
+    }
+
+    private void checkQueue(int q) {
+        if (q < 0 || q >= cfg.queuePairs) {
+            throw new IndexOutOfBoundsException("queue pair " + q + " (have " + cfg.queuePairs + ")");
+        }
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("device is closed");
+        }
+    }
+
+    /**
+     * Puts one frame on transmit queue {@code q} (with a zeroed virtio-net header).
+     *
+     * @param q queue pair
+     * @param frame the frame bytes
+     * @param off offset in {@code frame}
+     * @param len frame length, 1..{@link #maxFrameSize()}
+     * @return false if the ring is full (the backend has not consumed enough yet)
+     */
+    public boolean send(int q, byte[] frame, int off, int len) {
+        Objects.checkFromIndexSize(off, len, frame.length);
+        int id = txSlot(q, len);
+        if (id < 0) {
+            return false;
+        }
+        long gpa = tx[q].slotGpa[id];
+        memory.bufferOf(gpa, NET_HDR_SIZE + len).put(memory.offsetOf(gpa) + NET_HDR_SIZE, frame, off, len);
+        txPublish(q, id, len);
+        return true;
+    }
+
+    /**
+     * Puts the remaining bytes of {@code frame} on transmit queue {@code q}; the buffer's position
+     * does not move.
+     *
+     * @param q queue pair
+     * @param frame the frame
+     * @return false if the ring is full
+     */
+    public boolean send(int q, ByteBuffer frame) {
+        int len = frame.remaining();
+        int id = txSlot(q, len);
+        if (id < 0) {
+            return false;
+        }
+        long gpa = tx[q].slotGpa[id];
+        memory.bufferOf(gpa, NET_HDR_SIZE + len).put(memory.offsetOf(gpa) + NET_HDR_SIZE, frame, frame.position(), len);
+        txPublish(q, id, len);
+        return true;
+    }
+
+    private int txSlot(int q, int len) {
+        checkOpen();
+        checkQueue(q);
+        if (len < 1 || len > cfg.maxFrameSize) {
+            throw new IllegalArgumentException("frame length " + len + " outside 1.." + cfg.maxFrameSize);
+        }
+        TxQueue t = tx[q];
+        reclaim(t);
+        if (t.freeTop == 0) {
+            return -1;
+        }
+        int id = t.free[--t.freeTop];
+        long gpa = t.slotGpa[id];
+        ByteBuffer b = memory.bufferOf(gpa, NET_HDR_SIZE);
+        int o = memory.offsetOf(gpa);
+        b.putLong(o, 0);
+        b.putInt(o + 8, 0);
+        return id;
+    }
+
+    private void txPublish(int q, int id, int len) {
+        SplitVirtqueue vq = tx[q].vq;
+        vq.setDescLen(id, NET_HDR_SIZE + len);
+        vq.addAvail(id);
+        vq.publish();
+    }
+
+    private int reclaim(TxQueue t) {
+        SplitVirtqueue vq = t.vq;
+        int n = vq.usedPending();
+        for (int k = 0; k < n; k++) {
+            int id = vq.usedId(k);
+            if (id < 0 || id >= vq.size) {
+                throw new IllegalStateException("backend returned used id " + id + " on vring " + vq.index);
+            }
+            t.free[t.freeTop++] = id;
+        }
+        vq.consumeUsed(n);
+        return n;
+    }
+
+    /**
+     * @param q queue pair
+     * @return frames put on transmit queue {@code q} that the backend has not consumed yet
+     */
+    public int txInFlight(int q) {
+        checkOpen();
+        checkQueue(q);
+        reclaim(tx[q]);
+        return cfg.ringSize - tx[q].freeTop;
+    }
+
+    /**
+     * Takes one received frame (without virtio header) off receive queue {@code q}.
+     *
+     * @param q queue pair
+     * @param dst where the frame goes, from its position; the position advances by the length
+     * @return the frame length, or -1 if none is waiting
+     * @throws IllegalArgumentException if {@code dst} has less room than the frame (the frame
+     *         stays queued)
+     */
+    public int receive(int q, ByteBuffer dst) {
+        int len = rxPeek(q);
+        if (len < 0) {
+            return -1;
+        }
+        if (dst.remaining() < len) {
+            throw new IllegalArgumentException("frame of " + len + " bytes does not fit in " + dst.remaining());
+        }
+        rxCopy(q, dst, null, 0);
+        return len;
+    }
+
+    /**
+     * Takes one received frame (without virtio header) off receive queue {@code q}.
+     *
+     * @param q queue pair
+     * @param dst where the frame goes, from index 0
+     * @return the frame length, or -1 if none is waiting
+     * @throws IllegalArgumentException if {@code dst} is shorter than the frame (the frame stays
+     *         queued)
+     */
+    public int receive(int q, byte[] dst) {
+        int len = rxPeek(q);
+        if (len < 0) {
+            return -1;
+        }
+        if (dst.length < len) {
+            throw new IllegalArgumentException("frame of " + len + " bytes does not fit in " + dst.length);
+        }
+        rxCopy(q, null, dst, 0);
+        return len;
+    }
+
+    /** Frame length of the next complete received frame, or -1. */
+    private int rxPeek(int q) {
+        checkOpen();
+        checkQueue(q);
+        RxQueue r = rx[q];
+        SplitVirtqueue vq = r.vq;
+        int pending = vq.usedPending();
+        if (pending == 0) {
+            return -1;
+        }
+        int id0 = checkedId(r, vq.usedId(0));
+        int nbufs = 1;
+        if (cfg.mergeable) {
+            long g = r.descGpa[id0];
+            nbufs = Short.toUnsignedInt(memory.bufferOf(g, NET_HDR_SIZE).getShort(memory.offsetOf(g) + 10));
+            if (nbufs < 1 || nbufs > r.heads) {
+                throw new IllegalStateException("backend wrote num_buffers=" + nbufs + " on vring " + vq.index);
+            }
+            if (pending < nbufs) {
+                return -1;
+            }
+        }
+        long total = 0;
+        for (int k = 0; k < nbufs; k++) {
+            int id = checkedId(r, vq.usedId(k));
+            int len = vq.usedLen(k);
+            int cap = r.descLen[id] * r.chainLen;
+            if (len < 0 || len > cap || (k == 0 && len < NET_HDR_SIZE)) {
+                throw new IllegalStateException("backend returned used len " + len + " for a buffer of " + cap
+                        + " bytes on vring " + vq.index);
+            }
+            total += len;
+        }
+        return (int) (total - NET_HDR_SIZE);
+    }
+
+    private int checkedId(RxQueue r, int id) {
+        if (id < 0 || id >= r.vq.size || id % r.chainLen != 0) {
+            throw new IllegalStateException("backend returned used id " + id + " on vring " + r.vq.index);
+        }
+        return id;
+    }
+
+    private void rxCopy(int q, ByteBuffer dstBuf, byte[] dstArr, int dstOff) {
+        RxQueue r = rx[q];
+        SplitVirtqueue vq = r.vq;
+        int nbufs = 1;
+        if (cfg.mergeable) {
+            long g = r.descGpa[vq.usedId(0)];
+            nbufs = Short.toUnsignedInt(memory.bufferOf(g, NET_HDR_SIZE).getShort(memory.offsetOf(g) + 10));
+        }
+        int out = dstOff;
+        for (int k = 0; k < nbufs; k++) {
+            int head = vq.usedId(k);
+            int left = vq.usedLen(k);
+            int skip = k == 0 ? NET_HDR_SIZE : 0;
+            for (int d = 0; d < r.chainLen && left > 0; d++) {
+                int id = head + d;
+                int n = Math.min(left, r.descLen[id]);
+                long g = r.descGpa[id] + skip;
+                int copy = n - skip;
+                ByteBuffer src = memory.bufferOf(g, copy);
+                int so = memory.offsetOf(g);
+                if (dstBuf != null) {
+                    dstBuf.put(dstBuf.position(), src, so, copy);
+                    dstBuf.position(dstBuf.position() + copy);
+                } else {
+                    src.get(so, dstArr, out, copy);
+                    out += copy;
+                }
+                left -= n;
+                skip = 0;
+            }
+            vq.addAvail(head);
+        }
+        vq.consumeUsed(nbufs);
+        vq.publish();
+    }
+
+    /**
+     * Where the backend will write the next frame on receive queue {@code q}; meaningful when all
+     * received frames have been taken.
+     *
+     * @param q queue pair
+     * @return the first descriptor of the next receive buffer
+     */
+    public RxBuffer nextRxBuffer(int q) {
+        checkOpen();
+        checkQueue(q);
+        RxQueue r = rx[q];
+        int head = r.vq.availEntry(r.vq.lastUsed() + r.vq.usedPending());
+        if (cfg.mergeable) {
+            head = r.vq.availEntry(r.vq.lastUsed() + r.vq.usedPending());
+        }
+        return new RxBuffer(dev(r.descGpa[head]), r.descGpa[head], r.descLen[head]);
+    }
+
+    /**
+     * Stops the rings (SET_VRING_ENABLE 0 and GET_VRING_BASE for each, as QEMU does when it stops
+     * a device), closes the connection and the memory. Errors on the way are logged; close never
+     * throws.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (!conn.isClosed() && conn.backendChannelFailure() == null) {
+                for (int q = 0; q < cfg.queuePairs; q++) {
+                    for (int i : new int[] {2 * q, 2 * q + 1}) {
+                        if (VhostUserProtocol.has(features, VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES)) {
+                            conn.setVringEnable(i, false);
+                        }
+                        conn.getVringBase(i);
+                    }
+                }
+            }
+        } catch (VhostUserException e) {
+            LOG.log(Level.WARNING, "stopping the rings failed: " + e.getMessage());
+        } finally {
+            conn.close();
+            memory.close();
+        }
+    }
+}
