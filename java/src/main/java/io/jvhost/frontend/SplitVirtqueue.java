@@ -120,6 +120,16 @@ final class SplitVirtqueue {
         return used.getInt(usedOff + 4 + 8 * ((lastUsed + k) & (size - 1)) + 4);
     }
 
+    /** @return id of the used element at free-running position {@code pos} */
+    int usedIdAt(int pos) {
+        return used.getInt(usedOff + 4 + 8 * (pos & (size - 1)));
+    }
+
+    /** @return len of the used element at free-running position {@code pos} */
+    int usedLenAt(int pos) {
+        return used.getInt(usedOff + 4 + 8 * (pos & (size - 1)) + 4);
+    }
+
     void consumeUsed(int n) {
         lastUsed = (lastUsed + n) & 0xffff;
     }

@@ -803,6 +803,43 @@ public final class VirtioNetFrontend implements AutoCloseable {
         return new RxBuffer(dev(r.descGpa[head]), r.descGpa[head], r.descLen[head]);
     }
 
+    // --- inspection for tests (package-private) ---
+
+    /** {id, len} of the used element at free-running position {@code pos} of a vring. */
+    int[] usedElement(int vringIndex, int pos) {
+        int q = vringIndex / 2;
+        checkQueue(q);
+        SplitVirtqueue vq = vringIndex % 2 == 0 ? rx[q].vq : tx[q].vq;
+        return new int[] {vq.usedIdAt(pos), vq.usedLenAt(pos)};
+    }
+
+    /** Used elements consumed so far (free-running) on a vring. */
+    int usedConsumed(int vringIndex) {
+        int q = vringIndex / 2;
+        checkQueue(q);
+        return (vringIndex % 2 == 0 ? rx[q].vq : tx[q].vq).lastUsed();
+    }
+
+    /** Device address of transmit slot {@code id} of queue pair {@code q}. */
+    long txSlotAddr(int q, int id) {
+        return dev(tx[q].slotGpa[id]);
+    }
+
+    /** Device addresses of the descriptors of the receive buffer (chain) with head {@code id}. */
+    long[] rxBufferAddrs(int q, int head) {
+        RxQueue r = rx[q];
+        long[] out = new long[r.chainLen];
+        for (int k = 0; k < r.chainLen; k++) {
+            out[k] = dev(r.descGpa[head + k]);
+        }
+        return out;
+    }
+
+    /** Bytes of each receive descriptor of queue pair {@code q}. */
+    int rxDescLen(int q) {
+        return rx[q].descLen[0];
+    }
+
     /**
      * Stops the rings (SET_VRING_ENABLE 0 and GET_VRING_BASE for each, as QEMU does when it stops
      * a device), closes the connection and the memory. Errors on the way are logged; close never
