@@ -155,9 +155,7 @@ final class VhostUserChannel implements AutoCloseable {
             FileDescriptor[] fds = socket.getReceivedFileDescriptors();
             if (fds != null) {
                 for (FileDescriptor fd : fds) {
-                    try (FileInputStream ignored = new FileInputStream(fd)) {
-                        // closing the stream closes the descriptor
-                    }
+                    new FileInputStream(fd).close(); // closes the descriptor
                 }
             }
         } catch (IOException ignored) {

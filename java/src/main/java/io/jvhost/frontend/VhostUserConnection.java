@@ -10,14 +10,13 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
-import org.newsclub.net.unix.AFUNIXSocketChannel;
-import org.newsclub.net.unix.AFUNIXSocketPair;
 
 /**
  * The frontend's side of one vhost-user connection: typed requests on the main socket and, once
@@ -28,7 +27,7 @@ import org.newsclub.net.unix.AFUNIXSocketPair;
  * {@code SocketChannel} (JDK 16+) cannot send ancillary data, so a pure-Java frontend needs either
  * a JNI helper of its own or a library. junixsocket is maintained, on Maven Central, ships its
  * native library for Linux inside its jar, exposes {@code setOutboundFileDescriptors} for exactly
- * this and gives socketpairs whose descriptors can be passed on. It keeps the frontend independent
+ * this and lets any socket's descriptor be passed on. It keeps the frontend independent
  * of jvhost's own native shim, which is the point of a frontend the native backend is compared
  * against.
  *
@@ -47,9 +46,7 @@ public final class VhostUserConnection implements AutoCloseable {
     private volatile long protocolFeatures;
     private volatile boolean replyAck;
     private VhostUserChannel backend;
-    /** keeps our end of the socketpair reachable (junixsocket closes collected channels) */
-    private AFUNIXSocketChannel backendChannel;
-    private AFUNIXSocketChannel theirEnd;
+    private AFUNIXSocket theirEnd;
     private Thread backendReader;
     private volatile BackendRequestHandler handler;
     private volatile Throwable backendFailure;
@@ -335,7 +332,7 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     /**
-     * Creates the backend-request channel (a socketpair), passes one end with
+     * Creates the backend-request channel (a connected pair of sockets), passes one end with
      * VHOST_USER_SET_SLAVE_REQ_FD and starts a daemon thread that reads the other end and hands
      * IOTLB messages to {@code handler}, replying when the backend asks for a reply. Needs the
      * SLAVE_REQ protocol feature.
@@ -348,28 +345,29 @@ public final class VhostUserConnection implements AutoCloseable {
             throw new IllegalStateException("backend-request channel already open");
         }
         this.handler = handler;
-        AFUNIXSocketPair<AFUNIXSocketChannel> pair;
-        try {
-            pair = AFUNIXSocketPair.open();
-        } catch (IOException e) {
-            throw new VhostUserException("cannot create the backend-request socketpair", e);
-        }
-        AFUNIXSocketChannel theirs = pair.getSocket2();
-        // closing our copy of the passed end must not shut the connection down (junixsocket's
-        // default), or the backend's copy sees a broken pipe
-        theirs.setShutdownOnClose(false);
-        theirs.socket().setShutdownOnClose(false);
-        backendChannel = pair.getSocket1();
-        try {
-            backend = new VhostUserChannel((AFUNIXSocket) pair.getSocket1().socket(), name + "/backend-req");
+        // A connected pair of sockets. Not AFUNIXSocketPair: in junixsocket 2.10.1 closing a
+        // socketpair's channels leaves both descriptors open (measured), which would leak two fds
+        // per device. A one-shot listener in the abstract namespace leaves nothing behind.
+        AFUNIXSocket ours = null;
+        AFUNIXSocket theirs = null;
+        try (AFUNIXServerSocket server = AFUNIXServerSocket.newInstance()) {
+            server.bind(AFUNIXSocketAddress.inAbstractNamespace(
+                    "jvhost-backend-req-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID()));
+            server.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
+            ours = AFUNIXSocket.connectTo(server.getLocalSocketAddress());
+            theirs = server.accept();
+            backend = new VhostUserChannel(ours, name + "/backend-req");
             request(VhostUserProtocol.SET_SLAVE_REQ_FD, new byte[0], false, theirs.getFileDescriptor());
         } catch (IOException e) {
-            closeQuietly(pair.getSocket1());
+            closeQuietly(ours);
             closeQuietly(theirs);
             backend = null;
             throw e instanceof VhostUserException ? (VhostUserException) e
-                    : new VhostUserException("cannot pass the backend-request socket", e);
+                    : new VhostUserException("cannot create or pass the backend-request socket: " + e.getMessage(), e);
         }
+        // The backend holds its own copy of "theirs" now. Ours stays open until close(): closing
+        // it through junixsocket (2.10.1) shuts the connection down for the backend's copy too,
+        // even with setShutdownOnClose(false) (measured: DPDK then gets EPIPE on every MISS).
         theirEnd = theirs;
         backendReader = new Thread(this::readBackendRequests, "vhost-user-backend-req-" + name);
         backendReader.setDaemon(true);

@@ -119,9 +119,25 @@ public final class Testpmd implements AutoCloseable {
      * @return the running testpmd
      */
     public static Testpmd start(Path dir, Options o) throws IOException, InterruptedException {
+        return launch(dir.resolve("vhost-" + (COUNTER.get() + 1) + ".sock"), o);
+    }
+
+    /**
+     * Starts testpmd in client mode ({@code client=1}): it connects to {@code sock}, which the
+     * frontend creates by listening, and retries every second until it can.
+     *
+     * @param dir unused (kept for symmetry)
+     * @param sock the socket path the frontend will listen on
+     * @param o options (client mode is forced)
+     * @return the running testpmd
+     */
+    public static Testpmd startClient(Path dir, Path sock, Options o) throws IOException, InterruptedException {
+        return launch(sock, o.client(true));
+    }
+
+    private static Testpmd launch(Path sock, Options o) throws IOException, InterruptedException {
         int id = COUNTER.incrementAndGet();
         String prefix = "jvfe-" + ProcessHandle.current().pid() + "-" + id;
-        Path sock = dir.resolve("vhost-" + id + ".sock");
         List<String> cmd = new ArrayList<>(List.of("stdbuf", "-o0", "-e0", "dpdk-testpmd", "--lcores", "0@0,1@1", "--no-huge", "-m", "512",
                 "--no-pci", "--file-prefix=" + prefix, "--log-level=lib.vhost.config:info",
                 "--vdev", "net_vhost0,iface=" + sock + ",queues=" + o.queues + ",iommu-support=" + (o.iommu ? 1 : 0)

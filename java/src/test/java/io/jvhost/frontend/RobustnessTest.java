@@ -1,0 +1,228 @@
+package io.jvhost.frontend;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.instanceOf;
+import static org.hamcrest.Matchers.is;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.newsclub.net.unix.AFUNIXServerSocket;
+import org.newsclub.net.unix.AFUNIXSocket;
+import org.newsclub.net.unix.AFUNIXSocketAddress;
+
+import io.jvhost.testing.Testpmd;
+
+/**
+ * Failure handling: timeouts, peers that break the protocol, backends in client mode, and no
+ * file descriptor left behind. The misbehaving peers are real Unix-socket servers that answer
+ * wrongly on purpose.
+ */
+class RobustnessTest {
+    @TempDir
+    Path dir;
+
+    /** A one-connection Unix-socket server that runs {@code script} on the accepted socket. */
+    private Thread peer(Path sock, Consumer<AFUNIXSocket> script, CountDownLatch bound) {
+        Thread t = new Thread(() -> {
+            try (AFUNIXServerSocket server = AFUNIXServerSocket.newInstance()) {
+                server.bind(AFUNIXSocketAddress.of(sock));
+                bound.countDown();
+                try (AFUNIXSocket s = server.accept()) {
+                    script.accept(s);
+                }
+            } catch (IOException e) {
+                // the test decides
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static byte[] readHeader(InputStream in) throws IOException {
+        byte[] h = in.readNBytes(VhostUserProtocol.HEADER_SIZE);
+        int size = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN).getInt(8);
+        in.readNBytes(size);
+        return h;
+    }
+
+    @Test
+    void connectingToNothingTimesOut() {
+        VhostUserException e = assertThrows(VhostUserException.class, () -> VirtioNetFrontend
+                .builder(dir.resolve("nobody.sock")).timeout(Duration.ofMillis(300)).open());
+        assertThat(e, instanceOf(VhostUserTimeoutException.class));
+        assertThat(e.getMessage(), containsString("nobody.sock"));
+    }
+
+    @Test
+    void silentBackendTimesOut() throws Exception {
+        Path sock = dir.resolve("silent.sock");
+        CountDownLatch bound = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        peer(sock, s -> {
+            try {
+                done.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, bound);
+        bound.await();
+        VhostUserException e = assertThrows(VhostUserTimeoutException.class,
+                () -> VirtioNetFrontend.builder(sock).timeout(Duration.ofMillis(300)).open());
+        assertThat(e.getMessage(), containsString("GET_FEATURES"));
+        done.countDown();
+    }
+
+    @Test
+    void wrongReplyIsAProtocolError() throws Exception {
+        Path sock = dir.resolve("wrong.sock");
+        CountDownLatch bound = new CountDownLatch(1);
+        peer(sock, s -> {
+            try {
+                InputStream in = s.getInputStream();
+                OutputStream out = s.getOutputStream();
+                readHeader(in);
+                // answer GET_FEATURES with a reply to SET_OWNER
+                ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN);
+                b.putInt(VhostUserProtocol.SET_OWNER).putInt(VhostUserProtocol.VERSION | VhostUserProtocol.FLAG_REPLY)
+                        .putInt(8).putLong(0);
+                out.write(b.array());
+                in.read();
+            } catch (IOException ignored) {
+                // closed by the frontend
+            }
+        }, bound);
+        bound.await();
+        VhostUserException e = assertThrows(VhostUserException.class,
+                () -> VirtioNetFrontend.builder(sock).timeout(Duration.ofSeconds(2)).open());
+        assertThat(e.getMessage(), containsString("sent GET_FEATURES, got SET_OWNER"));
+    }
+
+    @Test
+    void oversizedPayloadIsAProtocolError() throws Exception {
+        Path sock = dir.resolve("huge.sock");
+        CountDownLatch bound = new CountDownLatch(1);
+        peer(sock, s -> {
+            try {
+                readHeader(s.getInputStream());
+                ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+                b.putInt(VhostUserProtocol.GET_FEATURES).putInt(VhostUserProtocol.VERSION | VhostUserProtocol.FLAG_REPLY)
+                        .putInt(-1);
+                s.getOutputStream().write(b.array());
+                s.getInputStream().read();
+            } catch (IOException ignored) {
+                // closed by the frontend
+            }
+        }, bound);
+        bound.await();
+        VhostUserException e = assertThrows(VhostUserException.class,
+                () -> VirtioNetFrontend.builder(sock).timeout(Duration.ofSeconds(2)).open());
+        assertThat(e.getMessage(), containsString("payload of 4294967295 bytes"));
+    }
+
+    @Test
+    void backendClosingIsReported() throws Exception {
+        Path sock = dir.resolve("closing.sock");
+        CountDownLatch bound = new CountDownLatch(1);
+        peer(sock, s -> {
+            try {
+                readHeader(s.getInputStream());
+            } catch (IOException ignored) {
+                // closing
+            }
+        }, bound);
+        bound.await();
+        VhostUserException e = assertThrows(VhostUserException.class,
+                () -> VirtioNetFrontend.builder(sock).timeout(Duration.ofSeconds(2)).open());
+        assertThat(e.getMessage(), containsString("closed the connection"));
+    }
+
+    @Test
+    void missingFeatureIsRefusedClearly() throws Exception {
+        try (Testpmd t = Testpmd.start(dir, Testpmd.options().iommu(false))) {
+            VhostUserException e = assertThrows(VhostUserException.class,
+                    () -> VirtioNetFrontend.builder(t.socket()).iommu(IommuMode.QEMU).open());
+            assertThat(e.getMessage(), containsString("does not offer virtio features {33}"));
+            // and the backend still takes the next frontend
+            try (VirtioNetFrontend dev = VirtioNetFrontend.builder(t.socket()).open()) {
+                Traffic.Result r = Traffic.exchange(dev, 0, 10, Traffic.SIZES, Duration.ofSeconds(10));
+                assertThat(r.received().size(), is(10));
+            }
+        }
+    }
+
+    @Test
+    void listensForABackendInClientMode() throws Exception {
+        Path sock = dir.resolve("vhost-client.sock");
+        // testpmd connects (and reconnects every second) to a socket path we create
+        Testpmd.Options o = Testpmd.options().iommu(true).client(true);
+        try (Testpmd t = Testpmd.startClient(dir, sock, o);
+                VirtioNetFrontend dev = VirtioNetFrontend.builder(sock).listen(true).iommu(IommuMode.QEMU)
+                        .timeout(Duration.ofSeconds(10)).open()) {
+            Traffic.Result r = Traffic.exchange(dev, 0, 20, Traffic.SIZES, Duration.ofSeconds(10));
+            assertThat(r.received().size(), is(20));
+            for (int i = 0; i < 20; i++) {
+                assertThat(r.received().get(i), is(Traffic.frame(0, i, Traffic.SIZES[i % Traffic.SIZES.length])));
+            }
+        }
+        assertThat(Files.exists(sock), is(false));
+    }
+
+    @Test
+    void noFileDescriptorLeaks() throws Exception {
+        try (Testpmd t = Testpmd.start(dir, Testpmd.options().iommu(true))) {
+            // warm up class loading and junixsocket's native library
+            try (VirtioNetFrontend dev = VirtioNetFrontend.builder(t.socket()).iommu(IommuMode.QEMU).open()) {
+                Traffic.exchange(dev, 0, 5, Traffic.SIZES, Duration.ofSeconds(10));
+            }
+            long before = openFds();
+            java.util.Set<String> fdsBefore = fdTargets();
+            for (int i = 0; i < 5; i++) {
+                try (VirtioNetFrontend dev = VirtioNetFrontend.builder(t.socket()).iommu(IommuMode.QEMU).open()) {
+                    Traffic.Result r = Traffic.exchange(dev, 0, 5, Traffic.SIZES, Duration.ofSeconds(10));
+                    assertThat(r.received().size(), is(5));
+                }
+            }
+            assertThrows(VhostUserException.class, () -> VirtioNetFrontend.builder(dir.resolve("none.sock"))
+                    .timeout(Duration.ofMillis(100)).open());
+            java.util.Set<String> fdsAfter = fdTargets();
+            fdsAfter.removeAll(fdsBefore);
+            assertThat("open fds after 5 devices and a failed open; new: " + fdsAfter, openFds(), lessThanOrEqualTo(before));
+        }
+    }
+
+    private static java.util.Set<String> fdTargets() throws IOException {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path p : s.toList()) {
+                try {
+                    out.add(p.getFileName() + "->" + Files.readSymbolicLink(p));
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    private static long openFds() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+}
