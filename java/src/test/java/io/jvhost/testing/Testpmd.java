@@ -160,7 +160,7 @@ public final class Testpmd implements AutoCloseable {
             }
             if (o.retry && o.fwdMode.equals("io")) {
                 t.command("set fwd io retry");
-                t.command("set burst tx delay 100 retry 10000");
+                t.command("set burst tx delay 10 retry 100000");
             }
             t.command("start");
         } catch (IOException | RuntimeException | InterruptedException e) {
