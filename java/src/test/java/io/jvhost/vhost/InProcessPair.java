@@ -33,6 +33,11 @@ final class InProcessPair implements AutoCloseable {
         this.events = events;
     }
 
+    /** The transfer helpers for a port, guest and device made elsewhere (not closed by it). */
+    static InProcessPair wrap(VhostUserPort port, EthPort guest, VhostDevice device) {
+        return new InProcessPair(null, port, guest, device, List.of());
+    }
+
     /** A listener that records every event as text. */
     static VhostListener recorder(List<String> events) {
         return new VhostListener() {
