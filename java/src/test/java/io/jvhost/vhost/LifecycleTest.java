@@ -80,7 +80,8 @@ class LifecycleTest {
             }
             List<String> lifecycle = events.stream().filter(e -> e.startsWith("new") || e.startsWith("destroy")).toList();
             assertThat("callbacks alternate new/destroy", lifecycle, equalTo(expected));
-            assertThat("no fd leaked over 95 cycles", openFds(), equalTo(fdsBefore));
+            // other threads of the JVM may close fds meanwhile; a leak would add one per cycle
+            assertThat("no fd leaked over 95 cycles", openFds(), lessThanOrEqualTo(fdsBefore));
             assertThat("no mbuf leaked", pool.inUse(), equalTo(inUseBefore));
             assertThat(port.devices().isEmpty(), equalTo(true));
         }
