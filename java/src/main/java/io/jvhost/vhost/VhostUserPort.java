@@ -56,6 +56,7 @@ public final class VhostUserPort implements AutoCloseable {
     private final int maxQueuePairs;
     private final VhostListener listener;
     private final Map<Integer, VhostDevice> devices = new ConcurrentHashMap<>();
+    private volatile VhostDevice current;
     private volatile boolean open = true;
 
     private VhostUserPort(Builder b, Eal eal, String path) {
@@ -105,6 +106,16 @@ public final class VhostUserPort implements AutoCloseable {
     /** @return the live devices (one per connected, running frontend) */
     public List<VhostDevice> devices() {
         return List.copyOf(devices.values());
+    }
+
+    /**
+     * The most recent live device, without allocating: for data-path loops that serve one frontend
+     * per port.
+     *
+     * @return it, or null if no frontend runs a device now
+     */
+    public VhostDevice currentDevice() {
+        return current;
     }
 
     /**
@@ -202,6 +213,7 @@ public final class VhostUserPort implements AutoCloseable {
     void deviceAdded(VhostDevice d) {
         synchronized (devices) {
             devices.put(d.vid(), d);
+            current = d;
             devices.notifyAll();
         }
     }
@@ -209,6 +221,9 @@ public final class VhostUserPort implements AutoCloseable {
     void deviceRemoved(VhostDevice d) {
         synchronized (devices) {
             devices.remove(d.vid(), d);
+            if (current == d) {
+                current = devices.values().stream().filter(VhostDevice::isAlive).findFirst().orElse(null);
+            }
             devices.notifyAll();
         }
     }
