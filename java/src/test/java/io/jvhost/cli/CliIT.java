@@ -88,6 +88,20 @@ class CliIT {
     }
 
     @Test
+    void doctorChecksTheMachine() throws Exception {
+        Run r = new Run("doctor");
+        assertThat(r.output, r.exit == 0 || r.exit == 1, equalTo(true));
+        assertThat(r.output, containsString("ok    native library loads; DPDK 22.11"));
+        assertThat(r.output, containsString("CPUs usable by this process"));
+        assertThat(r.output, containsString("hugepages"));
+        assertThat(r.output, r.output.contains("all good") || r.output.contains("problem(s) found"), equalTo(true));
+        Run bad = new Run("doctor", "--socket-dir", "/no/such/dir");
+        assertThat(bad.output, bad.exit, equalTo(1));
+        assertThat(bad.output, containsString("FAIL  socket directory /no/such/dir does not exist"));
+        assertThat(bad.output, containsString("-> mkdir -p /no/such/dir"));
+    }
+
+    @Test
     void badInputGivesOneLineAndANonZeroExit() throws Exception {
         Path dir = Files.createTempDirectory("jvhost-cli");
         String sock = dir.resolve("s").toString();
