@@ -244,7 +244,15 @@ native_main_lcore(JNIEnv *env, jclass clazz)
 	return (jint)rte_get_main_lcore();
 }
 
+/* rte_errno of the calling thread, as the last DPDK call left it. */
+static jint JNICALL
+native_rte_errno(JNIEnv *env, jclass clazz)
+{
+	return rte_errno;
+}
+
 static const JNINativeMethod methods[] = {
+	{ "rteErrno", "()I", (void *)native_rte_errno },
 	{ "dpdkVersion", "()Ljava/lang/String;", (void *)native_dpdk_version },
 	{ "init", "([Ljava/lang/String;[[B)I", (void *)native_init },
 	{ "cleanup", "()I", (void *)native_cleanup },

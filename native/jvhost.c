@@ -21,6 +21,9 @@ static pthread_key_t upcall_thread_key;
 static const jvhost_register_fn modules[] = {
 	jvhost_log_register,
 	jvhost_eal_register,
+	jvhost_mbuf_register,
+	jvhost_vhost_register,
+	jvhost_ethdev_register,
 };
 
 int

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 /** The {@code jvhost} command line: {@code java -jar jvhost.jar <command>} or {@code scripts/jvhost <command>}. */
 @Command(name = "jvhost", mixinStandardHelpOptions = true, versionProvider = Main.Versions.class,
         description = "vhost-user ports driven from Java through DPDK's librte_vhost.",
-        subcommands = {InfoCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {ServeCommand.class, DoctorCommand.class, InfoCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "print stack traces of errors")
@@ -42,6 +42,13 @@ public final class Main implements Runnable {
             }
             err.flush();
             return e instanceof IllegalArgumentException ? 2 : 1;
+        });
+        cl.setParameterExceptionHandler((e, a) -> {
+            PrintWriter err = e.getCommandLine().getErr();
+            err.println("jvhost: " + e.getMessage() + " (try '" + e.getCommandLine().getCommandSpec().qualifiedName()
+                    + " --help')");
+            err.flush();
+            return 2;
         });
         try {
             return cl.execute(args);

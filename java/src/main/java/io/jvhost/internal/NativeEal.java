@@ -5,6 +5,9 @@ public final class NativeEal {
     private NativeEal() {
     }
 
+    /** @return rte_errno of the calling thread, as the last DPDK call left it */
+    public static native int rteErrno();
+
     /** @return rte_version() */
     public static native String dpdkVersion();
 

@@ -10,10 +10,12 @@ import java.util.logging.Logger;
 /** Collects java.util.logging records published under a logger name, for assertions. */
 public final class CapturingHandler extends Handler implements AutoCloseable {
     private final Logger logger;
+    private final Level previousLevel;
     private final List<LogRecord> records = new ArrayList<>();
 
     private CapturingHandler(Logger logger) {
         this.logger = logger;
+        this.previousLevel = logger.getLevel();
         setLevel(Level.ALL);
     }
 
@@ -46,5 +48,6 @@ public final class CapturingHandler extends Handler implements AutoCloseable {
     @Override
     public void close() {
         logger.removeHandler(this);
+        logger.setLevel(previousLevel);
     }
 }

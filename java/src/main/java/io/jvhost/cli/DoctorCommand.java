@@ -1,0 +1,160 @@
+package io.jvhost.cli;
+
+import io.jvhost.Jvhost;
+import io.jvhost.NativeLibraryLoadError;
+import io.jvhost.internal.NativeEal;
+import io.jvhost.internal.NativeLoader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code jvhost doctor}: what this machine has and needs, and what to do about each problem. */
+@Command(name = "doctor", mixinStandardHelpOptions = true,
+        description = "Check this machine for jvhost: DPDK, hugepages, the socket directory, CPUs, locked memory.")
+final class DoctorCommand implements Callable<Integer> {
+    @Option(names = "--socket-dir", paramLabel = "DIR", description = "where vhost-user sockets will live (default: ${DEFAULT-VALUE})")
+    Path socketDir = Path.of(System.getProperty("java.io.tmpdir"));
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    private int problems;
+    private PrintWriter out;
+
+    @Override
+    public Integer call() {
+        out = spec.commandLine().getOut();
+        out.println("jvhost " + Jvhost.version() + " on Java " + System.getProperty("java.version") + ", "
+                + System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        checkNative();
+        checkCpus();
+        checkMemory();
+        checkHugepages();
+        checkSocketDir();
+        checkTestpmd();
+        out.println(problems == 0 ? "all good" : problems + " problem(s) found");
+        out.flush();
+        return problems == 0 ? 0 : 1;
+    }
+
+    private void ok(String what) {
+        out.println("  ok    " + what);
+    }
+
+    private void note(String what) {
+        out.println("  note  " + what);
+    }
+
+    private void problem(String what, String fix) {
+        problems++;
+        out.println("  FAIL  " + what);
+        out.println("        -> " + fix);
+    }
+
+    private void checkNative() {
+        try {
+            NativeLoader.load();
+            String v = NativeEal.dpdkVersion();
+            if (v.startsWith("DPDK 22.11")) {
+                ok("native library loads; " + v + " linked in");
+            } else {
+                problem("native library has " + v, "rebuild jvhost against DPDK 22.11 (scripts/setup.sh, mvn package)");
+            }
+        } catch (NativeLibraryLoadError e) {
+            problem("native library: " + e.getMessage(), "run scripts/setup.sh (installs libnuma1, libbsd0) or rebuild");
+        }
+    }
+
+    private void checkCpus() {
+        int cpus;
+        try {
+            cpus = NativeEal.affinity().length;
+        } catch (UnsatisfiedLinkError e) {
+            cpus = Runtime.getRuntime().availableProcessors();
+        }
+        if (cpus >= 2) {
+            ok(cpus + " CPUs usable by this process");
+        } else {
+            problem("only " + cpus + " CPU usable", "a busy-polling data path and its frontend need 2 CPUs; widen the"
+                    + " CPU affinity (taskset, cgroup cpuset)");
+        }
+    }
+
+    private void checkMemory() {
+        long lockedKb = limitKb("Max locked memory");
+        if (lockedKb < 0 || lockedKb >= 64 * 1024) {
+            ok("locked memory limit: " + (lockedKb < 0 ? "unlimited" : lockedKb / 1024 + " MiB"));
+        } else {
+            note("locked memory limit is " + lockedKb + " KiB: enough for --no-huge; VFIO devices would need"
+                    + " 'ulimit -l unlimited'");
+        }
+    }
+
+    private static long limitKb(String name) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/limits"))) {
+            return lines.filter(l -> l.startsWith(name)).map(l -> l.substring(name.length()).trim().split("\\s+")[0])
+                    .map(v -> v.equals("unlimited") ? -1L : Long.parseLong(v) / 1024).findFirst().orElse(-1L);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private void checkHugepages() {
+        long free = meminfo("HugePages_Free:");
+        long size = meminfo("Hugepagesize:");
+        boolean mounted;
+        try {
+            mounted = Files.readAllLines(Path.of("/proc/mounts")).stream().anyMatch(l -> l.split(" ").length > 2
+                    && l.split(" ")[2].equals("hugetlbfs"));
+        } catch (IOException e) {
+            mounted = false;
+        }
+        if (free > 0 && mounted) {
+            ok(free + " free hugepages of " + size + " KiB, hugetlbfs mounted (use --hugepages)");
+        } else {
+            note("no usable hugepages (" + Math.max(free, 0) + " free, hugetlbfs " + (mounted ? "" : "not ") + "mounted):"
+                    + " jvhost runs with --no-huge (the default); for speed: sudo scripts/setup.sh --hugepages 512");
+        }
+    }
+
+    private static long meminfo(String key) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/meminfo"))) {
+            return lines.filter(l -> l.startsWith(key)).map(l -> l.substring(key.length()).trim().split("\\s+")[0])
+                    .mapToLong(Long::parseLong).findFirst().orElse(-1);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private void checkSocketDir() {
+        if (!Files.isDirectory(socketDir)) {
+            problem("socket directory " + socketDir + " does not exist", "mkdir -p " + socketDir);
+        } else if (!Files.isWritable(socketDir)) {
+            problem("socket directory " + socketDir + " is not writable", "chmod or choose another with --socket-dir");
+        } else if (socketDir.toAbsolutePath().toString().length() > 90) {
+            problem("socket directory path is long: socket paths must fit 107 bytes", "use a shorter directory");
+        } else {
+            ok("socket directory " + socketDir + " is writable");
+        }
+        String runtime = "root".equals(System.getProperty("user.name")) ? "/var/run/dpdk" : System.getenv("XDG_RUNTIME_DIR");
+        if (runtime == null) {
+            note("not root and no XDG_RUNTIME_DIR: DPDK keeps its runtime files in /tmp/dpdk");
+        }
+    }
+
+    private void checkTestpmd() {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, "dpdk-testpmd"))) {
+                ok("dpdk-testpmd found in " + dir + " (a frontend to try 'jvhost serve' with)");
+                return;
+            }
+        }
+        note("dpdk-testpmd not found: apt-get install dpdk (only needed to try serve with DPDK's virtio-user)");
+    }
+}

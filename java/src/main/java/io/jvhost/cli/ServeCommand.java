@@ -1,0 +1,231 @@
+package io.jvhost.cli;
+
+import io.jvhost.eal.Eal;
+import io.jvhost.log.DpdkLog;
+import io.jvhost.log.DpdkLogLevel;
+import io.jvhost.mbuf.MbufPool;
+import io.jvhost.serve.Mode;
+import io.jvhost.serve.PortServer;
+import io.jvhost.serve.QueueCounters;
+import io.jvhost.vhost.VhostDevice;
+import io.jvhost.vhost.VhostListener;
+import io.jvhost.vhost.VhostUserPort;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/** {@code jvhost serve}: vhost-user ports served until Ctrl-C. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve vhost-user ports until SIGINT/SIGTERM, then print final counts and exit 0.",
+            "Modes: loopback (each port's packets back to it), forward (between two ports),",
+            "sink (count and free), source (generate --size byte frames at --rate)."})
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--socket", required = true, paramLabel = "PATH", description = "vhost-user socket (repeatable)")
+    List<Path> sockets = new ArrayList<>();
+
+    @Option(names = "--client", description = "connect to the frontend's socket instead of listening")
+    boolean client;
+
+    @Option(names = "--iommu", description = "offer VIRTIO_F_IOMMU_PLATFORM (vIOMMU / IOTLB path)")
+    boolean iommu;
+
+    @Option(names = "--queues", paramLabel = "N", description = "queue pairs per port (default: ${DEFAULT-VALUE})")
+    int queues = 1;
+
+    @Option(names = "--mode", paramLabel = "MODE", description = "loopback|forward|sink|source (default: ${DEFAULT-VALUE})")
+    String mode = "loopback";
+
+    @Option(names = "--size", paramLabel = "BYTES", description = "source frame size (default: ${DEFAULT-VALUE})")
+    int size = 64;
+
+    @Option(names = "--rate", paramLabel = "PPS", description = "source rate per port and queue, 0 = max (default: ${DEFAULT-VALUE})")
+    long rate;
+
+    @Option(names = "--stats-period", paramLabel = "S", description = "seconds between statistics lines, 0 = none (default: ${DEFAULT-VALUE})")
+    double statsPeriod = 1;
+
+    @Option(names = "--duration", paramLabel = "S", description = "stop by itself after S seconds (default: run until signalled)")
+    double duration;
+
+    @Option(names = "--hold-ms", paramLabel = "MS", description = "how long packets wait for a guest that takes none"
+            + " before they are dropped and counted (default: ${DEFAULT-VALUE})")
+    double holdMs = PortServer.DEFAULT_HOLD_NANOS / 1e6;
+
+    @Option(names = "--mbufs", paramLabel = "N", description = "mbuf pool size (default: ${DEFAULT-VALUE})")
+    int mbufs = 16384;
+
+    @Mixin
+    EalOptions eal;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Mode m = parseMode();
+        if (queues < 1 || queues > 128) {
+            throw new IllegalArgumentException("--queues must be 1..128: " + queues);
+        }
+        if (statsPeriod < 0 || duration < 0 || holdMs < 0) {
+            throw new IllegalArgumentException("--stats-period, --duration and --hold-ms must not be negative");
+        }
+        if (mbufs < 1024) {
+            throw new IllegalArgumentException("--mbufs must be at least 1024: " + mbufs);
+        }
+        DpdkLog.setLevel(DpdkLogLevel.WARNING);
+        CountDownLatch stop = new CountDownLatch(1);
+        Signal.handle(new Signal("INT"), s -> stop.countDown());
+        Signal.handle(new Signal("TERM"), s -> stop.countDown());
+
+        try (Eal running = Eal.start(eal.toConfig())) {
+            MbufPool pool = MbufPool.create(null, mbufs, 256, Math.max(MbufPool.DEFAULT_DATA_ROOM, size + 256));
+            List<VhostUserPort> ports = new ArrayList<>();
+            for (int i = 0; i < sockets.size(); i++) {
+                ports.add(VhostUserPort.builder(sockets.get(i)).client(client).iommu(iommu).maxQueuePairs(queues)
+                        .listener(announcer(out, i)).open());
+            }
+            out.printf("jvhost serve: %s on %s%s%s, %d queue pair(s); %s%n", m.toString().toLowerCase(Locale.ROOT),
+                    sockets, client ? " (client)" : "", iommu ? " with IOMMU" : "", queues, running.dpdkVersion());
+            out.flush();
+            long started = System.nanoTime();
+            PortServer server = PortServer.start(ports, m, pool, size, rate).holdNanos((long) (holdMs * 1e6));
+            try {
+                Snapshot last = new Snapshot(server, started);
+                long periodNanos = (long) (statsPeriod * 1e9);
+                long end = duration > 0 ? started + (long) (duration * 1e9) : Long.MAX_VALUE;
+                while (true) {
+                    long now = System.nanoTime();
+                    long wait = Math.min(end - now, periodNanos > 0 ? periodNanos : Long.MAX_VALUE);
+                    if (wait <= 0 || stop.await(Math.min(wait, TimeUnit.DAYS.toNanos(1)), TimeUnit.NANOSECONDS)
+                            || !server.isRunning()) {
+                        break;
+                    }
+                    if (periodNanos > 0 && System.nanoTime() < end) {
+                        Snapshot s = new Snapshot(server, System.nanoTime());
+                        printRates(out, server, last, s);
+                        last = s;
+                    }
+                }
+            } finally {
+                server.close();
+                for (VhostUserPort p : ports) {
+                    p.close();
+                }
+            }
+            printTotals(out, server, (System.nanoTime() - started) / 1e9);
+            out.flush();
+            pool.close();
+        }
+        return 0;
+    }
+
+    private Mode parseMode() {
+        try {
+            Mode m = Mode.valueOf(mode.toUpperCase(Locale.ROOT));
+            if (m == Mode.FORWARD && sockets.size() != 2) {
+                throw new IllegalArgumentException("--mode forward needs exactly two --socket options");
+            }
+            return m;
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("--mode")) {
+                throw e;
+            }
+            throw new IllegalArgumentException("unknown mode '" + mode + "': use loopback, forward, sink or source");
+        }
+    }
+
+    private static VhostListener announcer(PrintWriter out, int index) {
+        return new VhostListener() {
+            @Override
+            public void newDevice(VhostDevice d) {
+                out.printf("port%d: frontend connected (vid %d, %d vrings%s)%n", index, d.vid(), d.vringCount(),
+                        d.iommu() ? ", IOMMU" : "");
+                out.flush();
+            }
+
+            @Override
+            public void destroyDevice(VhostDevice d) {
+                out.printf("port%d: frontend gone (vid %d)%n", index, d.vid());
+                out.flush();
+            }
+        };
+    }
+
+    /** Counter values at one moment. */
+    private static final class Snapshot {
+        final long nanos;
+        final long[][] values; // [port*qp][rxP, rxB, txP, txB, drop]
+
+        Snapshot(PortServer s, long nanos) {
+            this.nanos = nanos;
+            int qp = s.queuePairs();
+            values = new long[s.ports().size() * qp][];
+            for (int p = 0; p < s.ports().size(); p++) {
+                for (int q = 0; q < qp; q++) {
+                    QueueCounters c = s.counters(p, q);
+                    values[p * qp + q] = new long[] {c.rxPackets(), c.rxBytes(), c.txPackets(), c.txBytes(), c.dropped()};
+                }
+            }
+        }
+    }
+
+    private static void printRates(PrintWriter out, PortServer s, Snapshot a, Snapshot b) {
+        double secs = (b.nanos - a.nanos) / 1e9;
+        int qp = s.queuePairs();
+        for (int p = 0; p < s.ports().size(); p++) {
+            long[] iotlb = iotlb(s.ports().get(p));
+            for (int q = 0; q < qp; q++) {
+                long[] x = a.values[p * qp + q];
+                long[] y = b.values[p * qp + q];
+                out.printf(Locale.ROOT, "port%d q%d: rx %8.3f Mpps %7.3f Gbit/s | tx %8.3f Mpps %7.3f Gbit/s | drops %d"
+                        + " | iotlb hits %d misses %d%n", p, q,
+                        (y[0] - x[0]) / secs / 1e6, (y[1] - x[1]) * 8 / secs / 1e9,
+                        (y[2] - x[2]) / secs / 1e6, (y[3] - x[3]) * 8 / secs / 1e9, y[4], iotlb[0], iotlb[1]);
+            }
+        }
+        out.flush();
+    }
+
+    /** IOTLB hits and misses over every vring of the port's current device. */
+    private static long[] iotlb(VhostUserPort port) {
+        long[] r = new long[2];
+        VhostDevice d = port.currentDevice();
+        if (d == null) {
+            return r;
+        }
+        try {
+            int vrings = Math.min(d.vringCount(), 2 * port.maxQueuePairs());
+            for (int v = 0; v < vrings; v++) {
+                Map<String, Long> st = d.stats(v);
+                r[0] += st.getOrDefault("iotlb_hits", 0L);
+                r[1] += st.getOrDefault("iotlb_misses", 0L);
+            }
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            // the device went away meanwhile
+        }
+        return r;
+    }
+
+    private static void printTotals(PrintWriter out, PortServer s, double secs) {
+        out.printf(Locale.ROOT, "final after %.1f s:%n", secs);
+        for (int p = 0; p < s.ports().size(); p++) {
+            for (int q = 0; q < s.queuePairs(); q++) {
+                QueueCounters c = s.counters(p, q);
+                out.printf("port%d q%d: rx %d packets %d bytes | tx %d packets %d bytes | dropped %d%n", p, q,
+                        c.rxPackets(), c.rxBytes(), c.txPackets(), c.txBytes(), c.dropped());
+            }
+        }
+    }
+}

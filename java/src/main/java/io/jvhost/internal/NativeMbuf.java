@@ -1,0 +1,23 @@
+package io.jvhost.internal;
+
+/** Natives of mbuf pools and bursts; see native/mbuf.c. */
+public final class NativeMbuf {
+    private NativeMbuf() {
+    }
+
+    public static native long poolCreate(String name, int n, int cache, int dataRoom, int socket, int[] err);
+
+    public static native void poolFree(long pool);
+
+    public static native int poolAvailable(long pool);
+
+    public static native int poolInUse(long pool);
+
+    public static native int allocBulk(long pool, long pkts, int offset, int n);
+
+    public static native void freeBulk(long pkts, int offset, int n);
+
+    public static native long appendSegment(long pool, long mbuf);
+
+    static native int[] mbufLayout();
+}

@@ -1,0 +1,154 @@
+package io.jvhost.mbuf;
+
+import io.jvhost.eal.Eal;
+import io.jvhost.eal.EalException;
+import io.jvhost.internal.NativeEal;
+import io.jvhost.internal.NativeMbuf;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A pool of packet buffers ({@code rte_pktmbuf_pool_create}). Packets received into or allocated
+ * for a {@link PacketBatch} come from a pool and go back to it when freed.
+ *
+ * <p>Thread-safe. {@link #close()} refuses while mbufs of the pool are still in use (held by
+ * batches or by a device's queues), because freeing the pool under them would leave them dangling.
+ */
+public final class MbufPool implements AutoCloseable {
+    /** Default data room of an mbuf: 2048 bytes plus DPDK's headroom (RTE_MBUF_DEFAULT_BUF_SIZE). */
+    public static final int DEFAULT_DATA_ROOM = 2048 + 128;
+    /** Default per-lcore cache size. */
+    public static final int DEFAULT_CACHE = 256;
+    private static final int MAX_NAME = 20;
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+
+    private final Eal eal;
+    private final String name;
+    private final int size;
+    private final int dataRoom;
+    private volatile long address;
+
+    private MbufPool(Eal eal, String name, int size, int dataRoom, long address) {
+        this.eal = eal;
+        this.name = name;
+        this.size = size;
+        this.dataRoom = dataRoom;
+        this.address = address;
+    }
+
+    /**
+     * Creates a pool with the default data room and cache.
+     *
+     * @param size number of mbufs
+     * @return the pool, owned by the running EAL
+     */
+    public static MbufPool create(int size) {
+        return create(null, size, DEFAULT_CACHE, DEFAULT_DATA_ROOM);
+    }
+
+    /**
+     * Creates a pool.
+     *
+     * @param name DPDK's name for it (at most 20 characters, unique), or null for a generated one
+     * @param size number of mbufs (at least 1)
+     * @param cacheSize per-lcore cache (0 to 512, and at most size / 1.5); used by registered threads
+     * @param dataRoom bytes per mbuf including DPDK's 128-byte headroom (at most 65535)
+     * @return the pool, owned by the running EAL
+     * @throws IllegalArgumentException for bad sizes or names
+     * @throws IllegalStateException if EAL is not running
+     * @throws EalException if DPDK cannot make it (e.g. out of memory, name taken)
+     */
+    public static MbufPool create(String name, int size, int cacheSize, int dataRoom) {
+        if (size < 1) {
+            throw new IllegalArgumentException("pool size must be positive: " + size);
+        }
+        if (cacheSize < 0 || cacheSize > 512 || cacheSize * 3L > size * 2L) {
+            throw new IllegalArgumentException("cache size " + cacheSize + " must be 0..512 and at most 2/3 of the pool size "
+                    + size + " (DPDK's rule)");
+        }
+        if (dataRoom < 128 + 1 || dataRoom > 65535) {
+            throw new IllegalArgumentException("data room must be 129..65535 bytes (128 of headroom included): " + dataRoom);
+        }
+        String n = name != null ? name : "jvhost-pool-" + COUNTER.incrementAndGet();
+        if (n.isEmpty() || n.length() > MAX_NAME) {
+            throw new IllegalArgumentException("pool name must be 1.." + MAX_NAME + " characters: '" + n + "'");
+        }
+        Eal eal = Eal.require();
+        int[] err = new int[1];
+        long address = NativeMbuf.poolCreate(n, size, cacheSize, dataRoom, -1, err);
+        if (address == 0) {
+            int errno = -err[0];
+            throw new EalException("rte_pktmbuf_pool_create(" + n + ", " + size + ") failed", errno,
+                    NativeEal.strerror(errno), List.of());
+        }
+        return eal.own(new MbufPool(eal, n, size, dataRoom, address));
+    }
+
+    /** @return DPDK's name of the pool */
+    public String name() {
+        return name;
+    }
+
+    /** @return the number of mbufs */
+    public int size() {
+        return size;
+    }
+
+    /** @return bytes per mbuf, headroom included */
+    public int dataRoom() {
+        return dataRoom;
+    }
+
+    /** @return mbufs free in the pool (per-lcore caches included) */
+    public int available() {
+        return NativeMbuf.poolAvailable(address());
+    }
+
+    /** @return mbufs taken from the pool and not given back */
+    public int inUse() {
+        return NativeMbuf.poolInUse(address());
+    }
+
+    /**
+     * @return the rte_mempool address, for jvhost's own native calls
+     * @throws IllegalStateException if closed
+     */
+    public long address() {
+        long a = address;
+        if (a == 0) {
+            throw new IllegalStateException("mbuf pool " + name + " is closed");
+        }
+        return a;
+    }
+
+    /** @return whether the pool is open */
+    public boolean isOpen() {
+        return address != 0;
+    }
+
+    /**
+     * Frees the pool ({@code rte_mempool_free}); idempotent.
+     *
+     * @throws IllegalStateException if mbufs of it are still in use
+     */
+    @Override
+    public synchronized void close() {
+        long a = address;
+        if (a == 0) {
+            return;
+        }
+        int used = NativeMbuf.poolInUse(a);
+        if (used > 0) {
+            throw new IllegalStateException("mbuf pool " + name + " still has " + used
+                    + " mbufs in use: close the batches and ports holding them first");
+        }
+        address = 0;
+        NativeMbuf.poolFree(a);
+        eal.disown(this);
+    }
+
+    @Override
+    public String toString() {
+        return "MbufPool[" + name + ", " + size + " x " + dataRoom + " B" + (isOpen() ? "]" : ", closed]");
+    }
+}

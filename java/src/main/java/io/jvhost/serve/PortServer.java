@@ -1,0 +1,301 @@
+package io.jvhost.serve;
+
+import io.jvhost.eal.Eal;
+import io.jvhost.eal.LcoreRegistration;
+import io.jvhost.mbuf.MbufPool;
+import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.vhost.VhostDevice;
+import io.jvhost.vhost.VhostUserPort;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Serves vhost-user ports from one busy-polling thread: loopback, forward, sink or source (see
+ * {@link Mode}). The engine of {@code jvhost serve}, usable from code as well.
+ *
+ * <p>Packets a guest did not take (its ring was full, or a buffer was not mapped yet: an IOTLB
+ * miss) stay in their batch and are offered again on the next rounds, and no more is dequeued for
+ * that queue meanwhile (back-pressure to the sending guest). They are dropped, and counted in
+ * {@link QueueCounters#dropped()}, only when the guest took none of them for the hold time, or
+ * when the device they wait for goes away. Each port serves its most recent frontend.
+ */
+public final class PortServer implements AutoCloseable {
+    /** Packets per burst. */
+    public static final int BURST = 32;
+    /** Default hold time: how long packets wait for a guest that takes none, before being dropped. */
+    public static final long DEFAULT_HOLD_NANOS = 20_000_000L;
+
+    private final List<VhostUserPort> ports;
+    private final Mode mode;
+    private final MbufPool pool;
+    private final int queuePairs;
+    private final byte[] frame;
+    private final long ratePps;
+    private final QueueCounters[][] counters;
+    private final PacketBatch[][] pending;
+    private final long[][] stuckSince;
+    private volatile long holdNanos = DEFAULT_HOLD_NANOS;
+    private final int[] lengths = new int[PacketBatch.MAX_CAPACITY];
+    private final Thread thread;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean running = true;
+
+    private PortServer(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps) {
+        this.ports = List.copyOf(ports);
+        this.mode = mode;
+        this.pool = pool;
+        this.ratePps = ratePps;
+        int qp = Integer.MAX_VALUE;
+        for (VhostUserPort p : ports) {
+            qp = Math.min(qp, p.maxQueuePairs());
+        }
+        this.queuePairs = qp;
+        this.frame = sourceFrame(packetSize);
+        this.counters = new QueueCounters[ports.size()][queuePairs];
+        this.pending = new PacketBatch[ports.size()][queuePairs];
+        this.stuckSince = new long[ports.size()][queuePairs];
+        for (int p = 0; p < ports.size(); p++) {
+            for (int q = 0; q < queuePairs; q++) {
+                counters[p][q] = new QueueCounters();
+                pending[p][q] = PacketBatch.allocate(BURST);
+            }
+        }
+        this.thread = new Thread(this::run, "jvhost-serve");
+        thread.setDaemon(true);
+    }
+
+    /**
+     * Starts serving.
+     *
+     * @param ports the ports (exactly two for {@link Mode#FORWARD})
+     * @param mode what to do
+     * @param pool where packets' mbufs come from
+     * @param packetSize for {@link Mode#SOURCE}: frame length in bytes, 60 to the pool's data room
+     * @param ratePps for {@link Mode#SOURCE}: packets per second per port and queue pair, 0 for as fast as possible
+     * @return the running server
+     */
+    public static PortServer start(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps) {
+        Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(pool, "pool");
+        if (ports.isEmpty()) {
+            throw new IllegalArgumentException("no port to serve");
+        }
+        if (mode == Mode.FORWARD && ports.size() != 2) {
+            throw new IllegalArgumentException("forward mode needs exactly two ports, not " + ports.size());
+        }
+        if (mode == Mode.SOURCE && (packetSize < 60 || packetSize > pool.dataRoom() - 128)) {
+            throw new IllegalArgumentException("packet size must be 60.." + (pool.dataRoom() - 128) + ": " + packetSize);
+        }
+        if (ratePps < 0) {
+            throw new IllegalArgumentException("rate must not be negative: " + ratePps);
+        }
+        PortServer s = new PortServer(ports, mode, pool, packetSize, ratePps);
+        s.thread.start();
+        return s;
+    }
+
+    private static byte[] sourceFrame(int size) {
+        byte[] f = new byte[Math.max(size, 60)];
+        // locally administered unicast destination and source, IPv4 ethertype, a counting payload
+        f[0] = 0x02;
+        f[6] = 0x02;
+        f[11] = 0x01;
+        f[12] = 0x08;
+        for (int i = 14; i < f.length; i++) {
+            f[i] = (byte) i;
+        }
+        return f;
+    }
+
+    /**
+     * @param nanos how long packets wait for a guest that takes none of them before they are
+     *     dropped (default {@value #DEFAULT_HOLD_NANOS} ns)
+     * @return this
+     */
+    public PortServer holdNanos(long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("hold time must not be negative: " + nanos);
+        }
+        this.holdNanos = nanos;
+        return this;
+    }
+
+    /** @return the mode */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** @return the ports, in the order counters are indexed */
+    public List<VhostUserPort> ports() {
+        return ports;
+    }
+
+    /** @return queue pairs served per port */
+    public int queuePairs() {
+        return queuePairs;
+    }
+
+    /**
+     * @param port index in {@link #ports()}
+     * @param queuePair the queue pair
+     * @return its counters
+     */
+    public QueueCounters counters(int port, int queuePair) {
+        return counters[port][queuePair];
+    }
+
+    /** @return whether the serving thread is running */
+    public boolean isRunning() {
+        return thread.isAlive();
+    }
+
+    private void run() {
+        try (LcoreRegistration lcore = Eal.require().registerThread()) {
+            long start = System.nanoTime();
+            long[] sent = new long[ports.size() * queuePairs];
+            while (running) {
+                for (int p = 0; p < ports.size(); p++) {
+                    VhostDevice d = ports.get(p).currentDevice();
+                    for (int q = 0; q < queuePairs; q++) {
+                        switch (mode) {
+                            case LOOPBACK -> relay(d, d, p, q, counters[p][q]);
+                            case FORWARD -> relay(d, ports.get(1 - p).currentDevice(), p, q, counters[1 - p][q]);
+                            case SINK -> sink(d, pending[p][q], counters[p][q], q);
+                            case SOURCE -> source(d, p, q, start, sent, p * queuePairs + q);
+                            default -> throw new AssertionError(mode);
+                        }
+                    }
+                }
+            }
+        } catch (Throwable t) {
+            failure.set(t);
+        }
+    }
+
+    /** Packets from port p's guest, through its pending batch, to {@code to}'s guest. */
+    private void relay(VhostDevice from, VhostDevice to, int p, int q, QueueCounters out) {
+        PacketBatch batch = pending[p][q];
+        QueueCounters in = counters[p][q];
+        if (to == null || !to.isAlive()) {
+            if (!batch.isEmpty() && from == to) {
+                in.addDropped(batch.count()); // looped-back packets whose device is gone
+                batch.clear();
+            }
+            return; // forward: keep them for the peer's next frontend; back-pressure meanwhile
+        }
+        if (batch.isEmpty() && from != null) {
+            int n = from.dequeue(q, pool, batch);
+            if (n == 0) {
+                return;
+            }
+            in.addRx(n, bytes(batch, 0, n));
+        }
+        send(to, p, q, out);
+    }
+
+    private void sink(VhostDevice d, PacketBatch batch, QueueCounters c, int q) {
+        if (d == null) {
+            return;
+        }
+        int n = d.dequeue(q, pool, batch);
+        if (n > 0) {
+            c.addRx(n, bytes(batch, 0, n));
+            batch.clear();
+        }
+    }
+
+    private void source(VhostDevice d, int p, int q, long start, long[] sent, int slot) {
+        PacketBatch batch = pending[p][q];
+        if (d == null || !d.isAlive()) {
+            return;
+        }
+        if (batch.isEmpty()) {
+            int n = BURST;
+            if (ratePps > 0) {
+                long allowed = (System.nanoTime() - start) * ratePps / 1_000_000_000L - sent[slot];
+                n = (int) Math.min(n, allowed);
+                if (n <= 0) {
+                    return;
+                }
+            }
+            if (!batch.allocate(pool, n)) {
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                batch.packet(i).setData(frame, 0, frame.length);
+            }
+            sent[slot] += n;
+        }
+        send(d, p, q, counters[p][q]);
+    }
+
+    /** Offers port p's pending batch of queue pair q to {@code to}; drops it after the hold time. */
+    private void send(VhostDevice to, int p, int q, QueueCounters out) {
+        PacketBatch batch = pending[p][q];
+        int count = batch.count();
+        for (int i = 0; i < count; i++) {
+            lengths[i] = batch.packet(i).length();
+        }
+        int taken = to.enqueue(q, batch);
+        if (taken > 0) {
+            long b = 0;
+            for (int i = 0; i < taken; i++) {
+                b += lengths[i];
+            }
+            out.addTx(taken, b);
+            stuckSince[p][q] = 0;
+        } else if (!batch.isEmpty()) {
+            long now = System.nanoTime();
+            if (stuckSince[p][q] == 0) {
+                stuckSince[p][q] = now;
+            } else if (now - stuckSince[p][q] > holdNanos) {
+                counters[p][q].addDropped(batch.count());
+                batch.clear();
+                stuckSince[p][q] = 0;
+            }
+        }
+    }
+
+    private static long bytes(PacketBatch batch, int from, int n) {
+        long b = 0;
+        for (int i = from; i < from + n; i++) {
+            b += batch.packet(i).length();
+        }
+        return b;
+    }
+
+    /**
+     * Stops serving and frees the packets still waiting (counted as dropped); idempotent.
+     *
+     * @throws IllegalStateException if the serving thread failed (its error is the cause)
+     */
+    @Override
+    public void close() {
+        running = false;
+        boolean interrupted = false;
+        while (thread.isAlive()) {
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        for (int p = 0; p < pending.length; p++) {
+            for (int q = 0; q < queuePairs; q++) {
+                PacketBatch b = pending[p][q];
+                if (b.isOpen()) {
+                    counters[p][q].addDropped(b.count());
+                    b.close();
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        Throwable t = failure.getAndSet(null);
+        if (t != null) {
+            throw new IllegalStateException("the serving thread failed: " + t, t);
+        }
+    }
+}

@@ -1,0 +1,355 @@
+package io.jvhost.vhost;
+
+import io.jvhost.internal.NativeVhost;
+import io.jvhost.mbuf.MbufPool;
+import io.jvhost.mbuf.PacketBatch;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A frontend's device on a {@link VhostUserPort}, from {@link VhostListener#newDevice} until
+ * {@link VhostListener#destroyDevice}: its view (features, memory table, vrings, statistics),
+ * address translation, and the data path.
+ *
+ * <p>Queues are numbered by queue pair {@code q}: {@link #enqueue} writes to the guest's receive
+ * vring {@code 2q}, {@link #dequeue} reads the guest's transmit vring {@code 2q+1}.
+ *
+ * <p>Threads: one thread at a time per vring (calls on the same vring from several threads are
+ * serialized); different vrings may be served by different threads concurrently. View and
+ * translation methods may be called from any thread, but not from a listener's
+ * {@code vringStateChanged} or {@code featuresChanged} (DPDK holds the vring locks there).
+ *
+ * <p>When the device is destroyed, the data path returns 0 (takes and gives nothing) and the other
+ * methods throw {@link IllegalStateException}: check {@link #isAlive()}. jvhost makes sure DPDK
+ * never frees a device while one of these calls runs.
+ */
+public final class VhostDevice {
+    private static final int ALIVE = 0;
+    private static final int STOPPING = 1;
+    private static final int DESTROYED = 2;
+    private static final java.util.regex.Pattern STATS_PREFIX = java.util.regex.Pattern.compile("^(rx|tx)_q\\d+_");
+
+    private final VhostUserPort port;
+    private final int vid;
+    private final String ifname;
+    private final Object[] vringLocks;
+    private final Object viewLock = new Object();
+    private final long[] mapped = new long[1]; // guarded by viewLock
+    private volatile int state = ALIVE;
+
+    VhostDevice(VhostUserPort port, int vid) {
+        this.port = port;
+        this.vid = vid;
+        this.ifname = port.socket().toString();
+        this.vringLocks = new Object[2 * port.maxQueuePairs()];
+        for (int i = 0; i < vringLocks.length; i++) {
+            vringLocks[i] = new Object();
+        }
+    }
+
+    /** @return DPDK's device id (vid) */
+    public int vid() {
+        return vid;
+    }
+
+    /** @return the port it belongs to */
+    public VhostUserPort port() {
+        return port;
+    }
+
+    /** @return DPDK's interface name: the socket path */
+    public String ifname() {
+        return ifname;
+    }
+
+    /** @return whether the device is live (its data path works) */
+    public boolean isAlive() {
+        return state == ALIVE;
+    }
+
+    // --- view -----------------------------------------------------------------------------------
+
+    /** @return the negotiated virtio features */
+    public long features() {
+        return info()[0];
+    }
+
+    /** @return the negotiated vhost-user protocol features */
+    public long protocolFeatures() {
+        return info()[1];
+    }
+
+    /** @return whether the vIOMMU (IOTLB) path is in use: VIRTIO_F_IOMMU_PLATFORM negotiated */
+    public boolean iommu() {
+        return VirtioFeatures.has(features(), VirtioFeatures.F_IOMMU_PLATFORM);
+    }
+
+    /** @return the number of vrings the frontend set up */
+    public int vringCount() {
+        return (int) info()[2];
+    }
+
+    /** @return the NUMA node of the device's memory, -1 if unknown */
+    public int numaNode() {
+        return (int) info()[3];
+    }
+
+    /** @return the MTU the frontend set (VHOST_USER_NET_SET_MTU), -1 if none */
+    public int mtu() {
+        return (int) info()[4];
+    }
+
+    private long[] info() {
+        synchronized (viewLock) {
+            checkView();
+            return NativeVhost.deviceInfo(vid);
+        }
+    }
+
+    /** @return the memory table */
+    public List<MemoryRegion> memoryRegions() {
+        long[] t;
+        synchronized (viewLock) {
+            checkView();
+            t = NativeVhost.memTable(vid);
+        }
+        List<MemoryRegion> regions = new ArrayList<>(t.length / 5);
+        for (int i = 0; i < t.length; i += 5) {
+            regions.add(new MemoryRegion(t[i], t[i + 1], t[i + 2], t[i + 3], t[i + 4]));
+        }
+        return Collections.unmodifiableList(regions);
+    }
+
+    /**
+     * @param vring a vring index, 0 to vringCount() - 1
+     * @return what librte_vhost knows of it
+     */
+    public VringInfo vring(int vring) {
+        checkVring(vring);
+        long[] v;
+        synchronized (viewLock) {
+            checkView();
+            v = NativeVhost.vringInfo(vid, vring);
+        }
+        return new VringInfo(v[0], v[1], v[2], v[3], (int) v[4], (int) v[5], (int) v[6], (int) v[7], (int) v[8]);
+    }
+
+    /**
+     * Per-vring statistics (rte_vhost_vring_stats_get), in DPDK's order: {@code good_packets},
+     * {@code good_bytes}, multicast/broadcast, size buckets, {@code guest_notifications},
+     * {@code iotlb_hits}/{@code iotlb_misses}. DPDK names them {@code rx_q<n>_...} for the vrings
+     * jvhost dequeues from and {@code tx_q<n>_...} for those it enqueues to; that prefix is dropped
+     * here, since the vring index says it.
+     *
+     * @param vring a vring index
+     * @return name to value; empty if the port was opened with {@code stats(false)}
+     */
+    public Map<String, Long> stats(int vring) {
+        checkVring(vring);
+        Object[] s;
+        synchronized (viewLock) {
+            checkView();
+            s = NativeVhost.vringStats(vid, vring);
+        }
+        if (s == null) {
+            return Map.of();
+        }
+        String[] names = (String[]) s[0];
+        long[] values = (long[]) s[1];
+        Map<String, Long> m = new LinkedHashMap<>();
+        for (int i = 0; i < names.length; i++) {
+            m.put(STATS_PREFIX.matcher(names[i]).replaceFirst(""), values[i]);
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * Resets a vring's statistics.
+     *
+     * @param vring a vring index
+     */
+    public void resetStats(int vring) {
+        checkVring(vring);
+        synchronized (viewLock) {
+            checkView();
+            NativeVhost.vringStatsReset(vid, vring);
+        }
+    }
+
+    // --- address translation -------------------------------------------------------------------
+
+    /**
+     * Translates a guest physical address through the memory table (rte_vhost_va_from_guest_pa).
+     *
+     * @param gpa guest physical address
+     * @param length bytes wanted
+     * @return the backend address and how much of the length is mapped there; a miss if none
+     */
+    public Translation gpaToVva(long gpa, long length) {
+        checkLength(length);
+        synchronized (viewLock) {
+            checkView();
+            long vva = NativeVhost.gpaToVva(vid, gpa, length, mapped);
+            return new Translation(vva, mapped[0]);
+        }
+    }
+
+    /**
+     * Translates an I/O virtual address the way the device's own vring does it (DPDK's
+     * {@code vhost_iova_to_vva}, with DPDK's locking): through the IOTLB when the vIOMMU path was
+     * negotiated, through the memory table otherwise. An IOTLB miss returns a miss and, as in the
+     * data path, sends an IOTLB MISS request to the frontend unless one is pending already; the
+     * frontend's UPDATE makes a later call hit.
+     *
+     * @param vring the vring whose IOTLB cache to use
+     * @param iova the address
+     * @param length bytes wanted
+     * @param access the access wanted
+     * @return the backend address and the mapped length; a miss if nothing is mapped
+     */
+    public Translation iovaToVva(int vring, long iova, long length, Access access) {
+        checkVring(vring);
+        checkLength(length);
+        Objects.requireNonNull(access, "access");
+        synchronized (viewLock) {
+            checkView();
+            long vva = NativeVhost.iovaToVva(vid, vring, iova, length, access.perm(), mapped);
+            return new Translation(vva, mapped[0]);
+        }
+    }
+
+    /**
+     * Reads guest memory at a backend address (e.g. a {@link Translation}'s), only if the whole
+     * range lies inside one region of the current memory table.
+     *
+     * @param backendAddress where
+     * @param dst destination
+     * @param off where in dst
+     * @param length how many bytes
+     * @throws IllegalArgumentException if the range is not inside guest memory
+     */
+    public void read(long backendAddress, byte[] dst, int off, int length) {
+        Objects.checkFromIndexSize(off, length, dst.length);
+        synchronized (viewLock) {
+            checkView();
+            int rc = NativeVhost.readMemory(vid, backendAddress, dst, off, length);
+            if (rc != 0) {
+                throw new IllegalArgumentException(String.format("[0x%x, +%d) is not inside the guest memory of %s",
+                        backendAddress, length, this));
+            }
+        }
+    }
+
+    // --- data path -----------------------------------------------------------------------------
+
+    /**
+     * Sends the batch's packets to the guest (rte_vhost_enqueue_burst on vring 2q). DPDK copies
+     * the packets it takes into guest buffers; those are freed and removed from the front of the
+     * batch. The rest (the guest had no room, or a buffer was not mapped yet: an IOTLB miss) stay
+     * in the batch, for the caller to retry or drop.
+     *
+     * @param queuePair q
+     * @param batch the packets
+     * @return how many the guest took; 0 if the device is gone
+     */
+    public int enqueue(int queuePair, PacketBatch batch) {
+        int vring = 2 * checkQueuePair(queuePair);
+        int count = batch.count();
+        long pkts = batch.pointersAddress();
+        if (count == 0) {
+            return 0;
+        }
+        synchronized (vringLocks[vring]) {
+            if (state != ALIVE) {
+                return 0;
+            }
+            int taken = NativeVhost.enqueue(vid, vring, pkts, Math.min(count, 0xffff));
+            batch.removedFromFront(taken);
+            return taken;
+        }
+    }
+
+    /**
+     * Receives packets the guest sent (rte_vhost_dequeue_burst on vring 2q+1), appending them to
+     * the batch (as many as it has room for). The batch owns them.
+     *
+     * @param queuePair q
+     * @param pool where the packets' mbufs come from
+     * @param batch where they go
+     * @return how many were received; 0 if the device is gone
+     */
+    public int dequeue(int queuePair, MbufPool pool, PacketBatch batch) {
+        int vring = 2 * checkQueuePair(queuePair) + 1;
+        int room = Math.min(batch.remaining(), 0xffff);
+        long pkts = batch.pointersAddress();
+        long mp = pool.address();
+        if (room == 0) {
+            return 0;
+        }
+        synchronized (vringLocks[vring]) {
+            if (state != ALIVE) {
+                return 0;
+            }
+            int n = NativeVhost.dequeue(vid, vring, mp, pkts, batch.count(), room);
+            batch.appended(n);
+            return n;
+        }
+    }
+
+    // --- lifetime --------------------------------------------------------------------------------
+
+    /** destroy_device, first step: the data path stops, and no burst runs when this returns. */
+    void stopDataPath() {
+        state = STOPPING;
+        for (Object lock : vringLocks) {
+            synchronized (lock) {
+                // wait for a burst in progress
+            }
+        }
+    }
+
+    /** destroy_device, last step: DPDK may free the device after this. */
+    void markDestroyed() {
+        synchronized (viewLock) {
+            state = DESTROYED;
+        }
+    }
+
+    private void checkView() {
+        if (state == DESTROYED) {
+            throw new IllegalStateException("vhost device " + vid + " of " + ifname + " was destroyed");
+        }
+        if (VhostUserPort.IN_LOCKED_CALLBACK.get()) {
+            throw new IllegalStateException("device views are not available in vringStateChanged/featuresChanged:"
+                    + " DPDK holds the vring locks there");
+        }
+    }
+
+    private int checkQueuePair(int q) {
+        if (q < 0 || q >= port.maxQueuePairs()) {
+            throw new IllegalArgumentException("queue pair " + q + " outside 0.." + (port.maxQueuePairs() - 1));
+        }
+        return q;
+    }
+
+    private void checkVring(int vring) {
+        if (vring < 0 || vring >= 2 * port.maxQueuePairs()) {
+            throw new IllegalArgumentException("vring " + vring + " outside 0.." + (2 * port.maxQueuePairs() - 1));
+        }
+    }
+
+    private static void checkLength(long length) {
+        if (length <= 0) {
+            throw new IllegalArgumentException("length must be positive: " + length);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "VhostDevice[vid " + vid + ", " + ifname + (state == ALIVE ? "]" : ", destroyed]");
+    }
+}

@@ -1,0 +1,184 @@
+package io.jvhost.cli;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.not;
+
+import io.jvhost.testing.TestPmd;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/** The packaged jar, run as a user runs it: {@code java -jar target/jvhost-*.jar ...}. */
+class CliIT {
+    /** A running jvhost command. */
+    static final class Jvhost implements AutoCloseable {
+        final Process process;
+        final Path log;
+
+        Jvhost(String... args) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-jar", System.getProperty("jvhost.jar")));
+            cmd.addAll(List.of(args));
+            log = Files.createTempFile("jvhost-cli", ".log");
+            process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        }
+
+        String output() throws IOException {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        }
+
+        int waitFor(long seconds) throws Exception {
+            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new AssertionError("jvhost did not end in " + seconds + " s:\n" + output());
+            }
+            return process.exitValue();
+        }
+
+        void awaitOutput(String text, long millis) throws Exception {
+            long deadline = System.currentTimeMillis() + millis;
+            while (!output().contains(text)) {
+                if (System.currentTimeMillis() > deadline || !process.isAlive()) {
+                    throw new AssertionError("no '" + text + "' in:\n" + output());
+                }
+                Thread.sleep(50);
+            }
+        }
+
+        void signal(String name) throws Exception {
+            new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start().waitFor();
+        }
+
+        @Override
+        public void close() throws IOException {
+            process.destroyForcibly();
+            Files.deleteIfExists(log);
+        }
+    }
+
+    static final class Run {
+        final int exit;
+        final String output;
+
+        Run(String... args) throws Exception {
+            try (Jvhost j = new Jvhost(args)) {
+                exit = j.waitFor(60);
+                output = j.output();
+            }
+        }
+    }
+
+    @Test
+    void versionNamesJvhostDpdkAndJava() throws Exception {
+        Run r = new Run("--version");
+        assertThat(r.output, r.exit, equalTo(0));
+        assertThat(r.output, containsString("jvhost 0."));
+        assertThat(r.output, containsString("DPDK 22.11"));
+        assertThat(r.output, containsString("Java " + System.getProperty("java.version")));
+    }
+
+    @Test
+    void doctorChecksTheMachine() throws Exception {
+        Run r = new Run("doctor");
+        assertThat(r.output, r.exit == 0 || r.exit == 1, equalTo(true));
+        assertThat(r.output, containsString("ok    native library loads; DPDK 22.11"));
+        assertThat(r.output, containsString("CPUs usable by this process"));
+        assertThat(r.output, containsString("hugepages"));
+        assertThat(r.output, r.output.contains("all good") || r.output.contains("problem(s) found"), equalTo(true));
+        Run bad = new Run("doctor", "--socket-dir", "/no/such/dir");
+        assertThat(bad.output, bad.exit, equalTo(1));
+        assertThat(bad.output, containsString("FAIL  socket directory /no/such/dir does not exist"));
+        assertThat(bad.output, containsString("-> mkdir -p /no/such/dir"));
+    }
+
+    @Test
+    void badInputGivesOneLineAndANonZeroExit() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-cli");
+        String sock = dir.resolve("s").toString();
+        String[][] cases = {
+            {"serve", "--socket", "/no/such/dir/s"},
+            {"serve", "--socket", sock, "--mode", "bogus"},
+            {"serve", "--socket", sock, "--queues", "0"},
+            {"serve", "--socket", sock, "--queues", "many"},
+            {"serve", "--socket", sock, "--mode", "forward"},
+            {"serve", "--socket", sock, "--", "--no-such-eal-option"},
+            {"serve"},
+            {"no-such-command"},
+        };
+        String[] expected = {
+            "jvhost: socket directory /no/such/dir does not exist",
+            "jvhost: unknown mode 'bogus'",
+            "jvhost: --queues must be 1..128: 0",
+            "jvhost: Invalid value for option '--queues'",
+            "jvhost: --mode forward needs exactly two --socket options",
+            "jvhost: DPDK refused to start EAL",
+            "jvhost: Missing required option: '--socket=PATH'",
+            "jvhost: Unmatched argument at index 0: 'no-such-command'",
+        };
+        for (int i = 0; i < cases.length; i++) {
+            Run r = new Run(cases[i]);
+            assertThat(String.join(" ", cases[i]) + "\n" + r.output, r.exit, equalTo(i == 5 ? 1 : 2));
+            assertThat(r.output, containsString(expected[i]));
+            assertThat("no stack trace: " + r.output, r.output, not(containsString("\tat ")));
+        }
+        // a socket path in use by another jvhost
+        try (Jvhost first = new Jvhost("serve", "--socket", sock, "--stats-period", "0")) {
+            first.awaitOutput("jvhost serve:", 30_000);
+            Run second = new Run("serve", "--socket", sock);
+            assertThat(second.output, second.exit, equalTo(2));
+            assertThat(second.output, containsString("jvhost: socket " + sock + " exists already"));
+            first.signal("TERM");
+            assertThat(first.output(), first.waitFor(30), equalTo(0));
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
+    void serveLoopbackWithTestpmdThenSigint() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-cli");
+        Path sock = dir.resolve("vhost0.sock");
+        try (Jvhost serve = new Jvhost("serve", "--socket", sock.toString(), "--mode", "loopback", "--stats-period", "1")) {
+            serve.awaitOutput("jvhost serve: loopback", 30_000);
+            long sent;
+            try (TestPmd tp = TestPmd.start("net_virtio_user0,path=" + sock, "--forward-mode=txonly")) {
+                serve.awaitOutput("port0: frontend connected", 20_000);
+                tp.command("start");
+                Thread.sleep(2500);
+                sent = TestPmd.counter(tp.command("stop"), "TX-packets");
+                // what testpmd put in its ring is still being drained: jvhost holds back while the
+                // guest's unread receive ring is full, then drops after the hold time
+                Thread.sleep(3000);
+            }
+            serve.awaitOutput("port0: frontend gone", 20_000);
+            serve.signal("INT");
+            int exit = serve.waitFor(30);
+            String out = serve.output();
+            assertThat(out, exit, equalTo(0));
+            assertThat(out, containsString("port0 q0: rx "));
+            assertThat(out, containsString("Mpps"));
+            Matcher m = Pattern.compile("port0 q0: rx (\\d+) packets \\d+ bytes \\| tx (\\d+) packets \\d+ bytes \\| dropped (\\d+)")
+                    .matcher(out);
+            assertThat(out, m.find(), equalTo(true));
+            long rx = Long.parseLong(m.group(1));
+            long tx = Long.parseLong(m.group(2));
+            long dropped = Long.parseLong(m.group(3));
+            assertThat(sent, greaterThan(100L)); // until the guest's unread receive ring fills
+            assertThat("every packet testpmd sent was received", rx, equalTo(sent));
+            // testpmd's txonly does not read its receive ring: once it is full, what loopback
+            // received waits the hold time, then is dropped and counted
+            assertThat("sent back or counted as dropped", tx + dropped, equalTo(rx));
+            assertThat(tx, greaterThan(0L));
+        }
+        Files.deleteIfExists(dir);
+    }
+}

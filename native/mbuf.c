@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * Mbuf pools and bursts of mbuf pointers. Java reads and writes mbuf fields directly at the
+ * offsets given by mbufLayout(), so no JNI call is made per packet.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "jvhost.h"
+
+#define MBUF_CLASS "io/jvhost/internal/NativeMbuf"
+
+/* Returns the pool, or 0 with -rte_errno in err[0]. */
+static jlong JNICALL
+native_pool_create(JNIEnv *env, jclass clazz, jstring jname, jint n, jint cache, jint data_room,
+		jint socket, jintArray err)
+{
+	const char *name = (*env)->GetStringUTFChars(env, jname, NULL);
+	struct rte_mempool *mp;
+	jint e;
+
+	if (name == NULL)
+		return 0;
+	rte_errno = 0;
+	mp = rte_pktmbuf_pool_create(name, (unsigned int)n, (unsigned int)cache, 0,
+		(uint16_t)data_room, socket);
+	e = mp == NULL ? -(rte_errno > 0 ? rte_errno : ENOMEM) : 0;
+	(*env)->ReleaseStringUTFChars(env, jname, name);
+	(*env)->SetIntArrayRegion(env, err, 0, 1, &e);
+	return (jlong)(uintptr_t)mp;
+}
+
+static void JNICALL
+native_pool_free(JNIEnv *env, jclass clazz, jlong pool)
+{
+	rte_mempool_free((struct rte_mempool *)(uintptr_t)pool);
+}
+
+static jint JNICALL
+native_pool_available(JNIEnv *env, jclass clazz, jlong pool)
+{
+	return (jint)rte_mempool_avail_count((struct rte_mempool *)(uintptr_t)pool);
+}
+
+static jint JNICALL
+native_pool_in_use(JNIEnv *env, jclass clazz, jlong pool)
+{
+	return (jint)rte_mempool_in_use_count((struct rte_mempool *)(uintptr_t)pool);
+}
+
+static jint JNICALL
+native_alloc_bulk(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset, jint n)
+{
+	return rte_pktmbuf_alloc_bulk((struct rte_mempool *)(uintptr_t)pool,
+		(struct rte_mbuf **)(uintptr_t)pkts + offset, (unsigned int)n);
+}
+
+static void JNICALL
+native_free_bulk(JNIEnv *env, jclass clazz, jlong pkts, jint offset, jint n)
+{
+	rte_pktmbuf_free_bulk((struct rte_mbuf **)(uintptr_t)pkts + offset, (unsigned int)n);
+}
+
+/* Appends a fresh segment from pool to the chain at m; returns the segment's address or 0. */
+static jlong JNICALL
+native_append_segment(JNIEnv *env, jclass clazz, jlong pool, jlong m)
+{
+	struct rte_mbuf *head = (struct rte_mbuf *)(uintptr_t)m;
+	struct rte_mbuf *seg = rte_pktmbuf_alloc((struct rte_mempool *)(uintptr_t)pool);
+
+	if (seg == NULL)
+		return 0;
+	if (rte_pktmbuf_chain(head, seg) != 0) {
+		rte_pktmbuf_free(seg);
+		return 0;
+	}
+	return (jlong)(uintptr_t)seg;
+}
+
+static jintArray JNICALL
+native_mbuf_layout(JNIEnv *env, jclass clazz)
+{
+	jint layout[] = {
+		offsetof(struct rte_mbuf, buf_addr),
+		offsetof(struct rte_mbuf, data_off),
+		offsetof(struct rte_mbuf, nb_segs),
+		offsetof(struct rte_mbuf, pkt_len),
+		offsetof(struct rte_mbuf, data_len),
+		offsetof(struct rte_mbuf, buf_len),
+		offsetof(struct rte_mbuf, next),
+		offsetof(struct rte_mbuf, pool),
+		sizeof(struct rte_mbuf),
+		RTE_PKTMBUF_HEADROOM,
+	};
+	jintArray result = (*env)->NewIntArray(env, JVHOST_ARRAY_SIZE(layout));
+
+	if (result != NULL)
+		(*env)->SetIntArrayRegion(env, result, 0, JVHOST_ARRAY_SIZE(layout), layout);
+	return result;
+}
+
+static const JNINativeMethod methods[] = {
+	{ "poolCreate", "(Ljava/lang/String;IIII[I)J", (void *)native_pool_create },
+	{ "poolFree", "(J)V", (void *)native_pool_free },
+	{ "poolAvailable", "(J)I", (void *)native_pool_available },
+	{ "poolInUse", "(J)I", (void *)native_pool_in_use },
+	{ "allocBulk", "(JJII)I", (void *)native_alloc_bulk },
+	{ "freeBulk", "(JII)V", (void *)native_free_bulk },
+	{ "appendSegment", "(JJ)J", (void *)native_append_segment },
+	{ "mbufLayout", "()[I", (void *)native_mbuf_layout },
+};
+
+int
+jvhost_mbuf_register(JNIEnv *env)
+{
+	return jvhost_register(env, MBUF_CLASS, methods, JVHOST_ARRAY_SIZE(methods));
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""jvhost against DPDK's own vhost backend (dpdk-testpmd with net_vhost), side by side.
+
+Each scenario runs the same frontend (dpdk-testpmd with net_virtio_user) against jvhost's
+`serve` and against testpmd's net_vhost, in one invocation, on the same pinning, and reports the
+frontend's packet rate for both and their ratio:
+
+  rx    frontend txonly  -> backend receives  (jvhost --mode sink     | testpmd rxonly)
+  tx    backend sends    -> frontend rxonly   (jvhost --mode source   | testpmd txonly)
+  loop  frontend io      <-> backend echoes   (jvhost --mode loopback | testpmd io)
+
+Pinning on 2 CPUs: the frontend's forwarding lcore on CPU 1; the backend's on CPU 0 (testpmd:
+--lcores 0@1,1@0; jvhost: the JVM under taskset -c 0). Rates are measured from the frontend's own
+port counters over a fixed window after a warm-up, so both backends are measured the same way.
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FRONT_LCORES = "0@0,1@1"
+BACK_LCORES = "0@1,1@0"
+JVHOST_CPUS = "0"
+
+
+class Proc:
+    """A child process whose output is collected; commands go to its stdin (testpmd -i)."""
+
+    def __init__(self, cmd, name):
+        self.name = name
+        self.cmd = cmd
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.fd = self.p.stdout.fileno()
+        self.out = []
+        self.lock = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        # chunks, not lines: testpmd's prompt has no newline after it
+        while True:
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                break
+            with self.lock:
+                self.out.append(chunk.decode("utf-8", "replace"))
+                self.lock.notify_all()
+
+    def text(self, start=0):
+        with self.lock:
+            return "".join(self.out[start:])
+
+    def mark(self):
+        with self.lock:
+            return len(self.out)
+
+    def wait_for(self, pattern, timeout=30, start=0):
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        with self.lock:
+            while True:
+                m = rx.search("".join(self.out[start:]))
+                if m:
+                    return m
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    raise RuntimeError("%s: no /%s/ (exit %s); output:\n%s"
+                                       % (self.name, pattern, self.p.poll(), "".join(self.out[-40:])))
+                self.lock.wait(min(left, 0.2))
+
+    def command(self, line, timeout=30):
+        start = self.mark()
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        self.wait_for(r"testpmd> ", timeout, start)
+        return self.text(start)
+
+    def stop(self, quit_cmd=None, sig=None):
+        if self.p.poll() is None:
+            try:
+                if quit_cmd:
+                    self.p.stdin.write(quit_cmd + "\n")
+                    self.p.stdin.flush()
+                elif sig:
+                    self.p.send_signal(sig)
+                self.p.wait(timeout=20)
+            except Exception:
+                self.p.kill()
+                self.p.wait()
+
+
+def memory_args(hugepages, prefix):
+    if hugepages:
+        return ["--in-memory", "--single-file-segments", "-m", "1024"]
+    return ["--no-huge", "-m", "1024", "--file-prefix=" + prefix]
+
+
+def testpmd(lcores, vdev, fwd, size, hugepages, prefix, name):
+    cmd = ["stdbuf", "-oL", "dpdk-testpmd", "--lcores", lcores, "--no-pci"] + memory_args(hugepages, prefix) + [
+        "--vdev", vdev, "--", "-i", "--total-num-mbufs=32768", "--forward-mode=" + fwd,
+        "--txpkts=%d" % size, "--burst=32", "--nb-cores=1"]
+    t = Proc(cmd, name)
+    t.wait_for(r"testpmd> ")
+    return t
+
+
+def jar():
+    jars = [j for j in glob.glob(os.path.join(REPO, "target", "jvhost-*.jar")) if "original-" not in j]
+    if not jars:
+        sys.exit("bench: no jar; run 'mvn -DskipTests package' (scripts/bench.sh does)")
+    return jars[0]
+
+
+def port_counter(text, name):
+    m = re.search(name + r":\s+(\d+)", text)
+    if not m:
+        raise RuntimeError("no %s in:\n%s" % (name, text))
+    return int(m.group(1))
+
+
+def run_once(backend, scenario, size, hugepages, warmup, window, tag):
+    sock = os.path.join(tempfile.mkdtemp(prefix="jvhost-bench"), "vhost.sock")
+    procs = []
+    try:
+        if backend == "jvhost":
+            mode = {"rx": "sink", "tx": "source", "loop": "loopback"}[scenario]
+            cmd = ["taskset", "-c", JVHOST_CPUS, "java", "-jar", jar(), "serve", "--socket", sock, "--mode", mode,
+                   "--size", str(size), "--stats-period", "0", "--memory", "1024"]
+            if hugepages:
+                cmd.append("--hugepages")
+            back = Proc(cmd, "jvhost")
+            procs.append(back)
+            back.wait_for(r"jvhost serve:")
+        else:
+            fwd = {"rx": "rxonly", "tx": "txonly", "loop": "io"}[scenario]
+            back = testpmd(BACK_LCORES, "net_vhost0,iface=%s,queues=1" % sock, fwd, size, hugepages,
+                           "bench-back-" + tag, "testpmd-backend")
+            procs.append(back)
+        ffwd = {"rx": "txonly", "tx": "rxonly", "loop": "io"}[scenario]
+        front = testpmd(FRONT_LCORES, "net_virtio_user0,path=%s,queues=1" % sock, ffwd, size, hugepages,
+                        "bench-front-" + tag, "testpmd-frontend")
+        procs.append(front)
+        time.sleep(1.0)
+        if backend != "jvhost":
+            back.command("start")
+        front.command("start tx_first 16" if scenario == "loop" else "start")
+        time.sleep(warmup)
+        counter = "RX-packets" if scenario in ("tx", "loop") else "TX-packets"
+        t0 = time.monotonic()
+        c0 = port_counter(front.command("show port stats 0"), counter)
+        time.sleep(window)
+        t1 = time.monotonic()
+        c1 = port_counter(front.command("show port stats 0"), counter)
+        front.command("stop")
+        return (c1 - c0) / (t1 - t0) / 1e6
+    finally:
+        for p in reversed(procs):
+            if p.name.startswith("testpmd"):
+                p.stop(quit_cmd="quit")
+            else:
+                import signal
+                p.stop(sig=signal.SIGINT)
+        try:
+            os.unlink(sock)
+        except OSError:
+            pass
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="one short run per measurement (under 3 minutes)")
+    ap.add_argument("--reps", type=int, default=3, help="repetitions per measurement (default 3)")
+    ap.add_argument("--window", type=float, default=4.0, help="seconds measured per run (default 4)")
+    ap.add_argument("--warmup", type=float, default=2.0, help="seconds of traffic before measuring (default 2)")
+    ap.add_argument("--hugepages", action="store_true", help="all processes on hugepages instead of --no-huge")
+    ap.add_argument("--scenarios", default="rx,tx,loop")
+    ap.add_argument("--sizes", default="64,1518")
+    ap.add_argument("--out", default=os.path.join(REPO, "target", "bench", "result.json"))
+    a = ap.parse_args()
+    if a.quick:
+        a.reps, a.window, a.warmup = 1, 2.0, 1.5
+
+    results = []
+    print("%-10s %6s  %-22s %-22s %6s" % ("scenario", "bytes", "jvhost Mpps (min-max)", "testpmd Mpps (min-max)", "ratio"))
+    for scenario in a.scenarios.split(","):
+        for size in [int(s) for s in a.sizes.split(",")]:
+            runs = {"jvhost": [], "testpmd": []}
+            for rep in range(a.reps):
+                for backend in ("testpmd", "jvhost"):  # alternate, so drift hits both
+                    runs[backend].append(run_once(backend, scenario, size, a.hugepages, a.warmup, a.window,
+                                                  "%d-%s-%s-%d" % (os.getpid(), scenario, size, rep)))
+            j = statistics.median(runs["jvhost"])
+            t = statistics.median(runs["testpmd"])
+            ratio = j / t if t > 0 else 0.0
+            name = "%s-%d" % (scenario, size)
+            results.append({
+                "name": name, "scenario": scenario, "packet_bytes": size,
+                "jvhost_mpps": round(j, 3), "yardstick_mpps": round(t, 3), "ratio": round(ratio, 3),
+                "jvhost_gbps": round(j * size * 8 / 1000, 3), "yardstick_gbps": round(t * size * 8 / 1000, 3),
+                "jvhost_runs": [round(x, 3) for x in runs["jvhost"]],
+                "yardstick_runs": [round(x, 3) for x in runs["testpmd"]],
+            })
+            print("%-10s %6d  %6.3f (%.3f-%.3f)    %6.3f (%.3f-%.3f)    %5.2f" % (
+                scenario, size, j, min(runs["jvhost"]), max(runs["jvhost"]),
+                t, min(runs["testpmd"]), max(runs["testpmd"]), ratio), flush=True)
+
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": platform.node(),
+            "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
+            "cpus": os.cpu_count(), "hugepages": a.hugepages, "reps": a.reps, "window_s": a.window,
+            "dpdk": subprocess.run(["pkg-config", "--modversion", "libdpdk"], capture_output=True, text=True).stdout.strip(),
+            "java": subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]}
+    with open(a.out, "w") as f:
+        json.dump({"meta": meta, "scenarios": results}, f, indent=2)
+    print("written to " + a.out)
+
+
+if __name__ == "__main__":
+    main()
