@@ -7,7 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
-import io.jvhost.testing.Testpmd;
+import io.jvhost.testing.NetVhostTestpmd;
 
 /**
  * Benchmark (not a test) of the Java frontend against testpmd's {@code net_vhost}
@@ -26,7 +26,7 @@ public final class FrontendBench {
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         Path dir = Files.createTempDirectory("jvhost-bench-");
         StringBuilder md = new StringBuilder();
-        try (Testpmd t = Testpmd.start(dir, Testpmd.options().queues(1).iommu(true))) {
+        try (NetVhostTestpmd t = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().queues(1).iommu(true))) {
             md.append(missRoundTrip(t, iterations));
             md.append('\n');
             md.append(throughput(t, seconds));
@@ -42,7 +42,7 @@ public final class FrontendBench {
     }
 
     /** Echo of one 60-byte frame, warm, and with the transmit buffers invalidated before each. */
-    static String missRoundTrip(Testpmd t, int iterations) throws Exception {
+    static String missRoundTrip(NetVhostTestpmd t, int iterations) throws Exception {
         long[] warm = new long[iterations];
         long[] cold = new long[iterations];
         long[] service;
@@ -106,7 +106,7 @@ public final class FrontendBench {
         return System.nanoTime() - t0;
     }
 
-    static String throughput(Testpmd t, int seconds) throws Exception {
+    static String throughput(NetVhostTestpmd t, int seconds) throws Exception {
         StringBuilder sb = new StringBuilder();
         sb.append("### Echo throughput, IOMMU off vs on\n\n");
         sb.append(String.format(Locale.ROOT, "One Java thread keeps up to 128 frames in flight on queue 0 for %d s per "

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import io.jvhost.frontend.IotlbLog.Event;
 import io.jvhost.frontend.IotlbLog.MissOutcome;
 import io.jvhost.frontend.IotlbLog.Type;
-import io.jvhost.testing.Testpmd;
+import io.jvhost.testing.NetVhostTestpmd;
 
 /**
  * The IOTLB path against DPDK's {@code net_vhost} (testpmd, {@code iommu-support=1}): lazy
@@ -39,11 +39,11 @@ class IommuTest {
 
     @TempDir
     static Path dir;
-    static Testpmd testpmd;
+    static NetVhostTestpmd testpmd;
 
     @BeforeAll
     static void startTestpmd() throws Exception {
-        testpmd = Testpmd.start(dir, Testpmd.options().queues(2).iommu(true));
+        testpmd = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().queues(2).iommu(true));
     }
 
     @AfterAll

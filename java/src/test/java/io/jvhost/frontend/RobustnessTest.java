@@ -25,7 +25,7 @@ import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 
-import io.jvhost.testing.Testpmd;
+import io.jvhost.testing.NetVhostTestpmd;
 
 /**
  * Failure handling: timeouts, peers that break the protocol, backends in client mode, and no
@@ -154,7 +154,7 @@ class RobustnessTest {
 
     @Test
     void missingFeatureIsRefusedClearly() throws Exception {
-        try (Testpmd t = Testpmd.start(dir, Testpmd.options().iommu(false))) {
+        try (NetVhostTestpmd t = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().iommu(false))) {
             VhostUserException e = assertThrows(VhostUserException.class,
                     () -> VirtioNetFrontend.builder(t.socket()).iommu(IommuMode.QEMU).open());
             assertThat(e.getMessage(), containsString("does not offer virtio features {33}"));
@@ -170,8 +170,8 @@ class RobustnessTest {
     void listensForABackendInClientMode() throws Exception {
         Path sock = dir.resolve("vhost-client.sock");
         // testpmd connects (and reconnects every second) to a socket path we create
-        Testpmd.Options o = Testpmd.options().iommu(true).client(true);
-        try (Testpmd t = Testpmd.startClient(dir, sock, o);
+        NetVhostTestpmd.Options o = NetVhostTestpmd.options().iommu(true).client(true);
+        try (NetVhostTestpmd t = NetVhostTestpmd.startClient(dir, sock, o);
                 VirtioNetFrontend dev = VirtioNetFrontend.builder(sock).listen(true).iommu(IommuMode.QEMU)
                         .timeout(Duration.ofSeconds(10)).open()) {
             Traffic.Result r = Traffic.exchange(dev, 0, 20, Traffic.SIZES, Duration.ofSeconds(10));
@@ -185,7 +185,7 @@ class RobustnessTest {
 
     @Test
     void noFileDescriptorLeaks() throws Exception {
-        try (Testpmd t = Testpmd.start(dir, Testpmd.options().iommu(true))) {
+        try (NetVhostTestpmd t = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().iommu(true))) {
             // warm up class loading and junixsocket's native library
             try (VirtioNetFrontend dev = VirtioNetFrontend.builder(t.socket()).iommu(IommuMode.QEMU).open()) {
                 Traffic.exchange(dev, 0, 5, Traffic.SIZES, Duration.ofSeconds(10));

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import io.jvhost.testing.Testpmd;
+import io.jvhost.testing.NetVhostTestpmd;
 
 /**
  * The Java frontend against DPDK's own vhost-user backend ({@code dpdk-testpmd}, {@code net_vhost}
@@ -32,11 +32,11 @@ class TestpmdTrafficTest {
 
     @TempDir
     static Path dir;
-    static Testpmd testpmd;
+    static NetVhostTestpmd testpmd;
 
     @BeforeAll
     static void startTestpmd() throws Exception {
-        testpmd = Testpmd.start(dir, Testpmd.options().queues(QUEUES).iommu(true));
+        testpmd = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().queues(QUEUES).iommu(true));
     }
 
     @AfterAll

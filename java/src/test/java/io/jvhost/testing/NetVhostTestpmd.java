@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
  * {@code --file-prefix} and socket path per instance; {@link #close()} quits it (killing it if
  * needed) and removes the socket.
  */
-public final class Testpmd implements AutoCloseable {
+public final class NetVhostTestpmd implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final String PROMPT = "testpmd> ";
 
@@ -92,7 +92,7 @@ public final class Testpmd implements AutoCloseable {
         return new Options();
     }
 
-    private Testpmd(Process p, Path socket) {
+    private NetVhostTestpmd(Process p, Path socket) {
         this.process = p;
         this.socket = socket;
         this.stdin = p.getOutputStream();
@@ -118,7 +118,7 @@ public final class Testpmd implements AutoCloseable {
      * @param o options
      * @return the running testpmd
      */
-    public static Testpmd start(Path dir, Options o) throws IOException, InterruptedException {
+    public static NetVhostTestpmd start(Path dir, Options o) throws IOException, InterruptedException {
         return launch(dir.resolve("vhost-" + (COUNTER.get() + 1) + ".sock"), o);
     }
 
@@ -131,11 +131,11 @@ public final class Testpmd implements AutoCloseable {
      * @param o options (client mode is forced)
      * @return the running testpmd
      */
-    public static Testpmd startClient(Path dir, Path sock, Options o) throws IOException, InterruptedException {
+    public static NetVhostTestpmd startClient(Path dir, Path sock, Options o) throws IOException, InterruptedException {
         return launch(sock, o.client(true));
     }
 
-    private static Testpmd launch(Path sock, Options o) throws IOException, InterruptedException {
+    private static NetVhostTestpmd launch(Path sock, Options o) throws IOException, InterruptedException {
         int id = COUNTER.incrementAndGet();
         String prefix = "jvfe-" + ProcessHandle.current().pid() + "-" + id;
         List<String> cmd = new ArrayList<>(List.of("stdbuf", "-o0", "-e0", "dpdk-testpmd", "--lcores", "0@0,1@1", "--no-huge", "-m", "512",
@@ -146,7 +146,7 @@ public final class Testpmd implements AutoCloseable {
                 "--forward-mode=" + o.fwdMode, "--total-num-mbufs=16384"));
         cmd.addAll(o.extraArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        Testpmd t = new Testpmd(pb.start(), sock);
+        NetVhostTestpmd t = new NetVhostTestpmd(pb.start(), sock);
         try {
             t.awaitOutput(PROMPT, Duration.ofSeconds(30));
             if (!o.client) {
