@@ -14,7 +14,7 @@ import io.jvhost.testing.NetVhostTestpmd;
  * ({@code iommu-support=1}, io forwarding on one port): the IOTLB MISS round trip as a
  * distribution, and echo throughput with the IOMMU off and on in the same run.
  *
- * <p>Run by {@code scripts/bench-frontend.sh}; arguments: {@code [iterations] [seconds]}.
+ * <p>Run by {@code scripts/bench-frontend.sh}; arguments: {@code testpmd|jvhost [iterations] [seconds]}.
  * Prints a Markdown section.
  */
 public final class FrontendBench {
@@ -22,14 +22,25 @@ public final class FrontendBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
-        int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        String backend = args.length > 0 ? args[0] : "testpmd";
+        int iterations = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
+        int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         Path dir = Files.createTempDirectory("jvhost-bench-");
         StringBuilder md = new StringBuilder();
-        try (NetVhostTestpmd t = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().queues(1).iommu(true))) {
-            md.append(missRoundTrip(t, iterations));
-            md.append('\n');
-            md.append(throughput(t, seconds));
+        try {
+            if (backend.equals("testpmd")) {
+                try (NetVhostTestpmd t = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().queues(1).iommu(true))) {
+                    md.append("#### Backend: testpmd `net_vhost` (io forwarding)\n\n");
+                    md.append(missRoundTrip(t.socket(), iterations));
+                    md.append('\n');
+                    md.append(throughput(t.socket(), seconds, "testpmd echoes them (io fwd, one forwarding lcore on CPU 1, "
+                            + "the JVM pinned to CPU 0)"));
+                }
+            } else if (backend.equals("jvhost")) {
+                md.append(JvhostSide.run(dir, iterations, seconds));
+            } else {
+                throw new IllegalArgumentException("backend must be testpmd or jvhost: " + backend);
+            }
         } finally {
             try (var s = Files.list(dir)) {
                 for (Path p : s.toList()) {
@@ -39,15 +50,82 @@ public final class FrontendBench {
             Files.deleteIfExists(dir);
         }
         System.out.print(md);
+        System.out.flush();
+        Runtime.getRuntime().halt(0); // EAL and the port server threads need no orderly exit here
+    }
+
+    /** The jvhost backend in this JVM: DPDK's own translation timed from the backend side. */
+    static final class JvhostSide {
+        static String run(Path dir, int iterations, int seconds) throws Exception {
+            io.jvhost.eal.Eal.start(io.jvhost.eal.EalConfig.builder().memoryMb(512).build());
+            StringBuilder md = new StringBuilder("#### Backend: jvhost (`VhostUserPort`, `PortServer` loopback, same JVM)\n\n");
+            try (io.jvhost.vhost.VhostUserPort port = io.jvhost.vhost.VhostUserPort.builder(dir.resolve("jv.sock"))
+                    .iommu(true).open();
+                    io.jvhost.mbuf.MbufPool pool = io.jvhost.mbuf.MbufPool.create(8191)) {
+                md.append(backendRoundTrip(port, iterations));
+                md.append('\n');
+                try (io.jvhost.serve.PortServer server = io.jvhost.serve.PortServer.start(java.util.List.of(port),
+                        io.jvhost.serve.Mode.LOOPBACK, pool, 64, 0)) {
+                    md.append(throughput(port.socket(), seconds, "jvhost's PortServer echoes them (loopback, one "
+                            + "busy-polling Java thread; JVM not pinned, both cores shared by the two Java threads and "
+                            + "DPDK's vhost thread)"));
+                }
+            }
+            return md.toString();
+        }
+
+        static String backendRoundTrip(io.jvhost.vhost.VhostUserPort port, int iterations) throws Exception {
+            long[] rtt = new long[iterations];
+            long[] service;
+            try (VirtioNetFrontend dev = VirtioNetFrontend.builder(port.socket()).iommu(IommuMode.LAZY).open()) {
+                io.jvhost.vhost.VhostDevice d = port.awaitDevice(Duration.ofSeconds(10));
+                long gpa = dev.memory().allocate(GuestMemory.PAGE_SIZE, GuestMemory.PAGE_SIZE);
+                long iova = 0x7700_0000_0000L;
+                dev.iommu().map(iova, gpa, GuestMemory.PAGE_SIZE, VirtualIommu.Permission.RW);
+                for (int i = 0; i < 200; i++) {
+                    dev.iommu().invalidate(iova, GuestMemory.PAGE_SIZE);
+                    spinUntilHit(d, iova);
+                }
+                long mark = dev.iommu().log().nextSeq();
+                for (int i = 0; i < iterations; i++) {
+                    dev.iommu().invalidate(iova, GuestMemory.PAGE_SIZE);
+                    rtt[i] = spinUntilHit(d, iova);
+                }
+                service = dev.iommu().log().since(mark).stream()
+                        .filter(e -> e.type() == IotlbLog.Type.UPDATE && e.cause() == IotlbLog.Cause.MISS)
+                        .mapToLong(IotlbLog.Event::latencyNanos).toArray();
+            }
+            StringBuilder sb = new StringBuilder("##### IOTLB MISS round trip, timed in the backend\n\n");
+            sb.append(String.format(Locale.ROOT, "%d times: INVALIDATE the page (acked), then `VhostDevice.iovaToVva` "
+                    + "(DPDK's `vhost_iova_to_vva` on vring 0) misses and sends the MISS; the same call is repeated "
+                    + "until it hits (the frontend's UPDATE arrived and was inserted). *service*: frontend side, MISS "
+                    + "read to UPDATE acked.%n%n", iterations));
+            sb.append("| µs | p50 | p90 | p99 | max | mean |\n|---|---|---|---|---|---|\n");
+            sb.append(row("iovaToVva miss → hit", rtt));
+            sb.append(row("MISS service in frontend", service));
+            return sb.toString();
+        }
+
+        private static long spinUntilHit(io.jvhost.vhost.VhostDevice d, long iova) {
+            long t0 = System.nanoTime();
+            long deadline = t0 + 5_000_000_000L;
+            while (d.iovaToVva(0, iova, 64, io.jvhost.vhost.Access.READ).isMiss()) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("no UPDATE within 5 s");
+                }
+                Thread.yield();
+            }
+            return System.nanoTime() - t0;
+        }
     }
 
     /** Echo of one 60-byte frame, warm, and with the transmit buffers invalidated before each. */
-    static String missRoundTrip(NetVhostTestpmd t, int iterations) throws Exception {
+    static String missRoundTrip(Path socket, int iterations) throws Exception {
         long[] warm = new long[iterations];
         long[] cold = new long[iterations];
         long[] service;
         long misses;
-        try (VirtioNetFrontend dev = VirtioNetFrontend.builder(t.socket()).iommu(IommuMode.QEMU).open()) {
+        try (VirtioNetFrontend dev = VirtioNetFrontend.builder(socket).iommu(IommuMode.QEMU).open()) {
             byte[] f = Traffic.frame(0, 1, 60);
             byte[] buf = new byte[dev.maxFrameSize()];
             VringLayout tx = dev.layout(1);
@@ -69,7 +147,7 @@ public final class FrontendBench {
                     .mapToLong(IotlbLog.Event::latencyNanos).toArray();
         }
         StringBuilder sb = new StringBuilder();
-        sb.append("### IOTLB MISS round trip\n\n");
+        sb.append("##### IOTLB MISS round trip, timed by echoes\n\n");
         sb.append(String.format(Locale.ROOT,
                 "%d echoes of one 60-byte frame through testpmd (io fwd), IOMMU on (QEMU mode, 4 KiB IOTLB granule). "
                         + "*cold*: an INVALIDATE of queue 0's transmit buffers (acked) before each echo, so the backend "
@@ -106,19 +184,18 @@ public final class FrontendBench {
         return System.nanoTime() - t0;
     }
 
-    static String throughput(NetVhostTestpmd t, int seconds) throws Exception {
+    static String throughput(Path socket, int seconds, String who) throws Exception {
         StringBuilder sb = new StringBuilder();
-        sb.append("### Echo throughput, IOMMU off vs on\n\n");
+        sb.append("##### Echo throughput, IOMMU off vs on\n\n");
         sb.append(String.format(Locale.ROOT, "One Java thread keeps up to 128 frames in flight on queue 0 for %d s per "
-                + "row (after 1 s warm-up); testpmd echoes them (io fwd, one forwarding lcore on CPU 1, the JVM pinned "
-                + "to CPU 0). Same testpmd process, one frontend connection per row. Mpps/Gbit/s count frames received "
-                + "back.%n%n", seconds));
+                + "row (after 1 s warm-up); %s. Same backend, one frontend connection per row. Mpps/Gbit/s count frames "
+                + "received back.%n%n", seconds, who));
         sb.append("| frame | IOMMU | IOTLB granule | Mpps | Gbit/s | MISS during run |\n|---|---|---|---|---|---|\n");
         for (int size : new int[] {64, 1500}) {
             for (Object[] cfg : new Object[][] {{IommuMode.OFF, 0L}, {IommuMode.QEMU, 4096L}, {IommuMode.QEMU, 0L}}) {
                 IommuMode mode = (IommuMode) cfg[0];
                 long granule = (Long) cfg[1];
-                try (VirtioNetFrontend dev = VirtioNetFrontend.builder(t.socket()).iommu(mode).iotlbGranule(granule)
+                try (VirtioNetFrontend dev = VirtioNetFrontend.builder(socket).iommu(mode).iotlbGranule(granule)
                         .open()) {
                     run(dev, size, 1);
                     long mark = dev.iommu() == null ? 0 : dev.iommu().log().nextSeq();

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
 public final class NetVhostTestpmd implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
     private static final String PROMPT = "testpmd> ";
+    /** Lines testpmd's other threads print on their own. */
+    private static final Pattern ASYNC = Pattern.compile("\\nPort \\d+: [^\\n]*event\\n|(VHOST_[A-Z]+|EAL): [^\\n]*\\n");
 
     private final Process process;
     private final Path socket;
@@ -192,7 +194,9 @@ public final class NetVhostTestpmd implements AutoCloseable {
         stdin.flush();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (true) {
-            String s = output.substring(Math.min(mark, output.length()));
+            // other testpmd threads print (vhost logs, "Port 0: ... event") at any moment, even in
+            // the middle of the prompt: take their whole lines out before looking for it
+            String s = ASYNC.matcher(output.substring(Math.min(mark, output.length()))).replaceAll("");
             int p = s.indexOf(PROMPT);
             if (p >= 0) {
                 return s.substring(0, p);
