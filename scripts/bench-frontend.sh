@@ -21,7 +21,7 @@ cp="target/classes:target/test-classes:$(cat "$cpfile")"
 mkdir -p bench-out
 out="bench-out/frontend-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
-    echo "_$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(java -version 2>&1 | head -n 1), DPDK $(pkg-config --modversion libdpdk 2>/dev/null || echo '?') testpmd_"
+    echo "_$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(java -version 2>&1 | head -n 1), DPDK $(pkg-config --modversion libdpdk 2>/dev/null || echo '?') testpmd, load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)_"
     echo
     echo "### Java frontend / IOMMU"
     echo

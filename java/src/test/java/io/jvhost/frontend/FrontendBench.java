@@ -184,41 +184,59 @@ public final class FrontendBench {
         return System.nanoTime() - t0;
     }
 
+    static final int REPS = 3;
+
     static String throughput(Path socket, int seconds, String who) throws Exception {
         StringBuilder sb = new StringBuilder();
         sb.append("##### Echo throughput, IOMMU off vs on\n\n");
         sb.append(String.format(Locale.ROOT, "One Java thread keeps up to 128 frames in flight on queue 0 for %d s per "
-                + "row (after 1 s warm-up); %s. Same backend, one frontend connection per row. Mpps/Gbit/s count frames "
-                + "received back.%n%n", seconds, who));
-        sb.append("| frame | IOMMU | IOTLB granule | Mpps | Gbit/s | MISS during run |\n|---|---|---|---|---|---|\n");
+                + "run (after 0.5 s warm-up); %s. Same backend for all rows, one frontend connection per run; the "
+                + "configurations are interleaved, %d runs each: median [min–max]. Mpps and Gbit/s count frames "
+                + "received back.%n%n", seconds, who, REPS));
+        sb.append("| frame | IOMMU | IOTLB granule | Mpps | Gbit/s | MISS during runs |\n|---|---|---|---|---|---|\n");
+        Object[][] cfgs = {{IommuMode.OFF, 0L}, {IommuMode.QEMU, 4096L}, {IommuMode.QEMU, 0L}};
         for (int size : new int[] {64, 1500}) {
-            for (Object[] cfg : new Object[][] {{IommuMode.OFF, 0L}, {IommuMode.QEMU, 4096L}, {IommuMode.QEMU, 0L}}) {
-                IommuMode mode = (IommuMode) cfg[0];
-                long granule = (Long) cfg[1];
-                try (VirtioNetFrontend dev = VirtioNetFrontend.builder(socket).iommu(mode).iotlbGranule(granule)
-                        .open()) {
-                    run(dev, size, 1);
-                    long mark = dev.iommu() == null ? 0 : dev.iommu().log().nextSeq();
-                    long[] r = run(dev, size, seconds);
-                    long missesDuring = dev.iommu() == null ? 0
-                            : dev.iommu().log().since(mark).stream().filter(e -> e.type() == IotlbLog.Type.MISS).count();
-                    double pps = r[0] / (r[1] / 1e9);
-                    sb.append(String.format(Locale.ROOT, "| %d B | %s | %s | %.3f | %.2f | %s |%n", size,
-                            mode == IommuMode.OFF ? "off" : "on", mode == IommuMode.OFF ? "–"
-                                    : granule == 0 ? "whole mapping" : granule / 1024 + " KiB",
-                            pps / 1e6, pps * size * 8 / 1e9, mode == IommuMode.OFF ? "–" : Long.toString(missesDuring)));
+            double[][] pps = new double[cfgs.length][REPS];
+            long[] misses = new long[cfgs.length];
+            for (int rep = 0; rep < REPS; rep++) {
+                for (int c = 0; c < cfgs.length; c++) {
+                    IommuMode mode = (IommuMode) cfgs[c][0];
+                    long granule = (Long) cfgs[c][1];
+                    try (VirtioNetFrontend dev = VirtioNetFrontend.builder(socket).iommu(mode).iotlbGranule(granule)
+                            .open()) {
+                        runFor(dev, size, 500);
+                        long mark = dev.iommu() == null ? 0 : dev.iommu().log().nextSeq();
+                        long[] r = runFor(dev, size, seconds * 1000L);
+                        if (dev.iommu() != null) {
+                            misses[c] += dev.iommu().log().since(mark).stream()
+                                    .filter(e -> e.type() == IotlbLog.Type.MISS).count();
+                        }
+                        pps[c][rep] = r[0] / (r[1] / 1e9);
+                    }
                 }
+            }
+            for (int c = 0; c < cfgs.length; c++) {
+                IommuMode mode = (IommuMode) cfgs[c][0];
+                long granule = (Long) cfgs[c][1];
+                double[] v = pps[c].clone();
+                Arrays.sort(v);
+                double med = v[v.length / 2];
+                sb.append(String.format(Locale.ROOT, "| %d B | %s | %s | %.2f [%.2f–%.2f] | %.2f | %s |%n", size,
+                        mode == IommuMode.OFF ? "off" : "on",
+                        mode == IommuMode.OFF ? "–" : granule == 0 ? "whole mapping" : granule / 1024 + " KiB",
+                        med / 1e6, v[0] / 1e6, v[v.length - 1] / 1e6, med * size * 8 / 1e9,
+                        mode == IommuMode.OFF ? "–" : Long.toString(misses[c])));
             }
         }
         return sb.toString();
     }
 
     /** @return {frames received, nanos} */
-    private static long[] run(VirtioNetFrontend dev, int size, int seconds) {
+    private static long[] runFor(VirtioNetFrontend dev, int size, long millis) {
         byte[] f = Traffic.frame(0, 7, size);
         byte[] buf = new byte[dev.maxFrameSize()];
         long t0 = System.nanoTime();
-        long end = t0 + seconds * 1_000_000_000L;
+        long end = t0 + millis * 1_000_000L;
         long sent = 0;
         long got = 0;
         while (System.nanoTime() < end) {
