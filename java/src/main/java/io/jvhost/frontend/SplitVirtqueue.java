@@ -100,6 +100,16 @@ final class SplitVirtqueue {
         U16.setRelease(avail, availOff + 2, (short) availIdx);
     }
 
+    /** Sets avail->flags (e.g. 0 to ask the device for interrupts on this ring). */
+    void setAvailFlags(int flags) {
+        avail.putShort(availOff, (short) flags);
+    }
+
+    /** @return used->flags (VRING_USED_F_NO_NOTIFY = 1: the device does not want kicks) */
+    int usedFlags() {
+        return Short.toUnsignedInt(used.getShort(usedOff));
+    }
+
     /** @return used->idx (acquire load) */
     int usedIdx() {
         return Short.toUnsignedInt((short) U16.getAcquire(used, usedOff + 2));

@@ -88,12 +88,23 @@ final class VhostUserChannel implements AutoCloseable {
      * @param awaited what the caller waits for (for error messages)
      */
     Message receive(long timeoutNanos, boolean idleReturnsNull, String awaited) throws VhostUserException {
+        return receive(timeoutNanos, idleReturnsNull, awaited, timeoutNanos);
+    }
+
+    /**
+     * Reads one message, waiting {@code timeoutNanos} for it to start and, once its first byte
+     * is there, up to {@code restNanos} more for the rest (a poll window that ends between the
+     * header and the payload must not cut a message).
+     */
+    Message receive(long timeoutNanos, boolean idleReturnsNull, String awaited, long restNanos)
+            throws VhostUserException {
         long deadline = System.nanoTime() + timeoutNanos;
         byte[] header = new byte[VhostUserProtocol.HEADER_SIZE];
-        int got = readFully(header, deadline, idleReturnsNull, awaited);
+        int got = readFully(header, deadline, idleReturnsNull, awaited, restNanos);
         if (got < 0) {
             return null;
         }
+        deadline = Math.max(deadline, System.nanoTime() + restNanos);
         ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
         int request = h.getInt();
         int flags = h.getInt();
@@ -107,15 +118,21 @@ final class VhostUserChannel implements AutoCloseable {
                     + Integer.toUnsignedString(size) + " bytes (at most " + VhostUserProtocol.MAX_PAYLOAD + ")");
         }
         byte[] payload = new byte[size];
-        readFully(payload, deadline, false, awaited);
+        readFully(payload, deadline, false, awaited, restNanos);
         closeReceivedFds();
         return new Message(request, flags, payload);
     }
 
     /** Returns -1 if idle (nothing read) and idleReturnsNull, else the length. */
-    private int readFully(byte[] buf, long deadline, boolean idleReturnsNull, String awaited) throws VhostUserException {
+    private int readFully(byte[] buf, long deadline, boolean idleReturnsNull, String awaited, long restNanos)
+            throws VhostUserException {
         int off = 0;
+        boolean extended = false;
         while (off < buf.length) {
+            if (off > 0 && !extended) {
+                deadline = Math.max(deadline, System.nanoTime() + restNanos);
+                extended = true;
+            }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
                 return timedOut(off, idleReturnsNull, awaited);

@@ -10,7 +10,6 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -345,17 +344,12 @@ public final class VhostUserConnection implements AutoCloseable {
             throw new IllegalStateException("backend-request channel already open");
         }
         this.handler = handler;
-        // A connected pair of sockets. Not AFUNIXSocketPair: in junixsocket 2.10.1 closing a
-        // socketpair's channels leaves both descriptors open (measured), which would leak two fds
-        // per device. A one-shot listener in the abstract namespace leaves nothing behind.
         AFUNIXSocket ours = null;
         AFUNIXSocket theirs = null;
-        try (AFUNIXServerSocket server = AFUNIXServerSocket.newInstance()) {
-            server.bind(AFUNIXSocketAddress.inAbstractNamespace(
-                    "jvhost-backend-req-" + ProcessHandle.current().pid() + "-" + UUID.randomUUID()));
-            server.setSoTimeout((int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(timeoutNanos)));
-            ours = AFUNIXSocket.connectTo(server.getLocalSocketAddress());
-            theirs = server.accept();
+        try {
+            AFUNIXSocket[] pair = SocketPairs.connected("backend-req", timeoutNanos);
+            ours = pair[0];
+            theirs = pair[1];
             backend = new VhostUserChannel(ours, name + "/backend-req");
             request(VhostUserProtocol.SET_SLAVE_REQ_FD, new byte[0], false, theirs.getFileDescriptor());
         } catch (IOException e) {
@@ -365,9 +359,8 @@ public final class VhostUserConnection implements AutoCloseable {
             throw e instanceof VhostUserException ? (VhostUserException) e
                     : new VhostUserException("cannot create or pass the backend-request socket: " + e.getMessage(), e);
         }
-        // The backend holds its own copy of "theirs" now. Ours stays open until close(): closing
-        // it through junixsocket (2.10.1) shuts the connection down for the backend's copy too,
-        // even with setShutdownOnClose(false) (measured: DPDK then gets EPIPE on every MISS).
+        // The backend holds its own copy of "theirs" now; ours stays open until close() (see
+        // SocketPairs: closing it would shut the backend's copy down; DPDK then gets EPIPE).
         theirEnd = theirs;
         backendReader = new Thread(this::readBackendRequests, "vhost-user-backend-req-" + name);
         backendReader.setDaemon(true);
@@ -383,7 +376,9 @@ public final class VhostUserConnection implements AutoCloseable {
         VhostUserChannel ch = backend;
         while (!closed && !ch.isClosed()) {
             try {
-                VhostUserChannel.Message m = ch.receive(TimeUnit.MILLISECONDS.toNanos(200), true, "a backend request");
+                // poll in 200 ms windows (to notice close()); a message once started gets the full timeout
+                VhostUserChannel.Message m = ch.receive(TimeUnit.MILLISECONDS.toNanos(200), true, "a backend request",
+                        timeoutNanos);
                 if (m == null) {
                     continue;
                 }

@@ -17,8 +17,10 @@ import java.util.Objects;
  * negotiates features and protocol features, passes the guest memory, sets up
  * {@link Builder#queuePairs(int) queue pairs} of split virtqueues (receive vring {@code 2q},
  * transmit vring {@code 2q+1}) and enables them. Then {@link #send} puts frames on a transmit
- * queue and {@link #receive} takes frames off a receive queue, both by polling (kick and call use
- * {@code VHOST_USER_VRING_NOFD_MASK}; the avail ring asks for no interrupts).
+ * queue and {@link #receive} takes frames off a receive queue, both by polling (by default kick
+ * and call use {@code VHOST_USER_VRING_NOFD_MASK} and the avail rings ask for no interrupts;
+ * with {@link Builder#notifications(boolean)} they are real descriptors and
+ * {@link #awaitReceive} sleeps until the backend signals).
  *
  * <p>Every frame travels with the 12-byte {@code virtio_net_hdr_mrg_rxbuf} (VIRTIO_F_VERSION_1 is
  * always negotiated). Receive buffers are, with mergeable buffers, single descriptors of
@@ -54,6 +56,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         private long memorySize;
         private long iovaOffset = 0x10_0000_0000L;
         private long granule = GuestMemory.PAGE_SIZE;
+        private boolean notifications;
 
         private Builder(Path socket) {
             this.socket = Objects.requireNonNull(socket, "socket");
@@ -190,6 +193,19 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
 
         /**
+         * @param on pass real kick and call descriptors (connected Unix sockets standing in for
+         *        eventfds) instead of VHOST_USER_VRING_NOFD_MASK; receive rings then ask the
+         *        backend for interrupts, which {@link VirtioNetFrontend#awaitReceive} waits on,
+         *        and {@link VirtioNetFrontend#send} kicks when the backend wants kicks (default
+         *        false: both sides poll)
+         * @return this
+         */
+        public Builder notifications(boolean on) {
+            this.notifications = on;
+            return this;
+        }
+
+        /**
          * Creates the memory, connects and sets the device up.
          *
          * @return the running device
@@ -238,6 +254,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     private final long features;
     private final long protocolFeatures;
     private final int txSlotSize;
+    private final VringNotifier[] notifiers;
     private volatile boolean closed;
 
     private VirtioNetFrontend(Builder b) throws VhostUserException {
@@ -262,8 +279,16 @@ public final class VirtioNetFrontend implements AutoCloseable {
         this.iommu = b.iommu.enabled() ? new VirtualIommu(mem, b.granule) : null;
         this.tx = new TxQueue[b.queuePairs];
         this.rx = new RxQueue[b.queuePairs];
+        this.notifiers = new VringNotifier[b.notifications ? 2 * b.queuePairs : 0];
         VhostUserConnection c = null;
         try {
+            for (int i = 0; i < notifiers.length; i++) {
+                try {
+                    notifiers[i] = VringNotifier.open(i, b.timeout.toNanos());
+                } catch (java.io.IOException e) {
+                    throw new VhostUserException("cannot create kick/call sockets for vring " + i, e);
+                }
+            }
             for (int q = 0; q < b.queuePairs; q++) {
                 rx[q] = buildRx(2 * q);
                 tx[q] = buildTx(2 * q + 1);
@@ -278,6 +303,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
             if (c != null) {
                 c.close();
             }
+            closeNotifiers();
             mem.close();
             throw e;
         }
@@ -469,12 +495,24 @@ public final class VirtioNetFrontend implements AutoCloseable {
             all.add(rx[q].vq);
             all.add(tx[q].vq);
         }
+        if (notifiers.length > 0) {
+            for (int q = 0; q < cfg.queuePairs; q++) {
+                rx[q].vq.setAvailFlags(0);
+            }
+        }
         for (SplitVirtqueue vq : all) {
             conn.setVringNum(vq.index, vq.size);
             conn.setVringBase(vq.index, 0);
             conn.setVringAddr(vq.index, ringAddr(vq.descGpa), ringAddr(vq.usedGpa), ringAddr(vq.availGpa));
-            conn.setVringKick(vq.index, null);
-            conn.setVringCall(vq.index, null);
+            VringNotifier n = notifiers.length > 0 ? notifiers[vq.index] : null;
+            try {
+                conn.setVringKick(vq.index, n == null ? null : n.kickFd());
+                conn.setVringCall(vq.index, n == null ? null : n.callFd());
+            } catch (VhostUserException e) {
+                throw e;
+            } catch (java.io.IOException e) {
+                throw new VhostUserException("cannot pass kick/call descriptors of vring " + vq.index, e);
+            }
         }
         if (cfg.iommu == IommuMode.QEMU) {
             for (SplitVirtqueue vq : all) {
@@ -637,6 +675,9 @@ public final class VirtioNetFrontend implements AutoCloseable {
         vq.setDescLen(id, NET_HDR_SIZE + len);
         vq.addAvail(id);
         vq.publish();
+        if (notifiers.length > 0 && (vq.usedFlags() & 1) == 0) {
+            notifiers[vq.index].kick();
+        }
     }
 
     private int reclaim(TxQueue t) {
@@ -786,6 +827,42 @@ public final class VirtioNetFrontend implements AutoCloseable {
     }
 
     /**
+     * Waits until a frame is waiting on receive queue {@code q}: on the backend's call descriptor
+     * with {@link Builder#notifications(boolean) notifications}, else by polling every 50 µs.
+     *
+     * @param q queue pair
+     * @param timeout how long at most
+     * @return true if a frame is waiting ({@link #receive} will return it)
+     * @throws VhostUserException if the call descriptor fails
+     */
+    public boolean awaitReceive(int q, Duration timeout) throws VhostUserException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            if (rxPeek(q) >= 0) {
+                return true;
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            if (notifiers.length > 0) {
+                try {
+                    notifiers[2 * q].awaitCall(left);
+                } catch (java.io.IOException e) {
+                    throw new VhostUserException("waiting on the call descriptor of vring " + 2 * q + ": " + e.getMessage(), e);
+                }
+            } else {
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(left, 50_000));
+            }
+        }
+    }
+
+    /** @return whether kick and call are real descriptors */
+    public boolean notifications() {
+        return notifiers.length > 0;
+    }
+
+    /**
      * Where the backend will write the next frame on receive queue {@code q}; meaningful when all
      * received frames have been taken.
      *
@@ -818,6 +895,11 @@ public final class VirtioNetFrontend implements AutoCloseable {
         int q = vringIndex / 2;
         checkQueue(q);
         return (vringIndex % 2 == 0 ? rx[q].vq : tx[q].vq).lastUsed();
+    }
+
+    /** Wake-ups on the call descriptor of a vring (notifications on). */
+    long callsSeen(int vringIndex) {
+        return notifiers[vringIndex].callsSeen();
     }
 
     /** Device address of transmit slot {@code id} of queue pair {@code q}. */
@@ -866,7 +948,16 @@ public final class VirtioNetFrontend implements AutoCloseable {
             LOG.log(Level.WARNING, "stopping the rings failed: " + e.getMessage());
         } finally {
             conn.close();
+            closeNotifiers();
             memory.close();
+        }
+    }
+
+    private void closeNotifiers() {
+        for (VringNotifier n : notifiers) {
+            if (n != null) {
+                n.close();
+            }
         }
     }
 }

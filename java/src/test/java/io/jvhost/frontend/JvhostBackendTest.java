@@ -229,6 +229,31 @@ class JvhostBackendTest {
         }
     }
 
+    /** Real kick/call descriptors with jvhost: DPDK's enqueue signals the call descriptor. */
+    @Test
+    void receiveWaitsOnTheCallDescriptor() throws Exception {
+        VhostDevice before = port.currentDevice();
+        try (VirtioNetFrontend dev = VirtioNetFrontend.builder(port.socket()).queuePairs(2).iommu(IommuMode.QEMU)
+                .notifications(true).open()) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (port.currentDevice() == before || !port.currentDevice().isAlive()) {
+                assertThat("jvhost saw the device", System.nanoTime() < deadline, is(true));
+                Thread.sleep(1);
+            }
+            byte[] buf = new byte[dev.maxFrameSize()];
+            for (int q = 0; q < 2; q++) {
+                for (int i = 0; i < 20; i++) {
+                    byte[] f = Traffic.frame(q, i, Traffic.SIZES[i % Traffic.SIZES.length]);
+                    assertThat(dev.send(q, f, 0, f.length), is(true));
+                    assertThat(dev.awaitReceive(q, Duration.ofSeconds(5)), is(true));
+                    int n = dev.receive(q, buf);
+                    assertThat(Arrays.copyOf(buf, n), is(f));
+                }
+                assertThat(dev.callsSeen(2 * q), greaterThan(0L));
+            }
+        }
+    }
+
     /**
      * A DPDK 22.11 detail the frontend must live with: {@code vhost_user_iotlb_cache_remove}
      * tests {@code iova + size < node->iova}, so an INVALIDATE of [a, a+n) also drops a cached

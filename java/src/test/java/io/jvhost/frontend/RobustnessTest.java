@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.instanceOf;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.io.IOException;
@@ -59,6 +60,44 @@ class RobustnessTest {
         int size = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN).getInt(8);
         in.readNBytes(size);
         return h;
+    }
+
+    /**
+     * Regression: the backend-request reader polls in short windows; a message whose header
+     * arrives at the end of a window must not be cut (that killed the reader, and with it every
+     * later IOTLB MISS answer).
+     */
+    @Test
+    void aMessageStartedAtTheEndOfAPollWindowIsReadWhole() throws Exception {
+        AFUNIXSocket[] pair = SocketPairs.connected("test", 1_000_000_000L);
+        try (VhostUserChannel ch = new VhostUserChannel(pair[0], "test")) {
+            ByteBuffer b = ByteBuffer.allocate(12 + 32).order(ByteOrder.LITTLE_ENDIAN);
+            b.putInt(VhostUserProtocol.SLAVE_IOTLB_MSG).putInt(VhostUserProtocol.VERSION).putInt(32);
+            b.putLong(0x1234000L).putLong(0).putLong(0).put((byte) 1).put((byte) VhostUserProtocol.IOTLB_MISS);
+            OutputStream out = pair[1].getOutputStream();
+            out.write(b.array(), 0, 12);
+            out.flush();
+            Thread writer = new Thread(() -> {
+                try {
+                    Thread.sleep(300);
+                    out.write(b.array(), 12, 32);
+                    out.flush();
+                } catch (Exception e) {
+                    // the assertion below fails then
+                }
+            });
+            writer.start();
+            VhostUserChannel.Message m = ch.receive(TimeUnit.MILLISECONDS.toNanos(100), true, "a backend request",
+                    TimeUnit.SECONDS.toNanos(5));
+            writer.join();
+            assertThat(m.request(), is(VhostUserProtocol.SLAVE_IOTLB_MSG));
+            assertThat(m.le().getLong(0), is(0x1234000L));
+            // and an idle window still returns nothing instead of failing
+            assertThat(ch.receive(TimeUnit.MILLISECONDS.toNanos(50), true, "a backend request",
+                    TimeUnit.SECONDS.toNanos(5)), is(nullValue()));
+        } finally {
+            pair[1].close();
+        }
     }
 
     @Test
