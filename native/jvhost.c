@@ -21,6 +21,7 @@ static pthread_key_t upcall_thread_key;
 static const jvhost_register_fn modules[] = {
 	jvhost_log_register,
 	jvhost_eal_register,
+	jvhost_iotlb_register,
 };
 
 int

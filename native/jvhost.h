@@ -40,6 +40,7 @@ JNIEnv *jvhost_env_for_upcall(void);
 /* Per-module registration, called from JNI_OnLoad. */
 int jvhost_eal_register(JNIEnv *env);
 int jvhost_log_register(JNIEnv *env);
+int jvhost_iotlb_register(JNIEnv *env);
 
 #define JVHOST_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: Apache-2.0
+ * DPDK 22.11's vhost IOTLB (lib/vhost/iotlb.c, __vhost_iova_to_vva in vhost.c), called one-to-one
+ * from Java on a standalone device.
+ *
+ * A handle owns a struct virtio_net and its virtqueues, allocated with rte_zmalloc like DPDK's
+ * own, with the state DPDK gives a device whose frontend negotiated IOMMU support:
+ * VIRTIO_DEV_SUPPORT_IOMMU in flags, VIRTIO_F_IOMMU_PLATFORM in features, the REPLY_ACK and
+ * SLAVE_REQ protocol features, and a backend-request (slave) channel: one end of a socketpair is
+ * dev->slave_req_fd, which is where __vhost_iova_to_vva's IOTLB MISS messages go; the shim keeps
+ * the other end, the frontend's, and hands what arrives there to Java byte for byte.
+ *
+ * Every entry point calls the DPDK function of the same name with the locking DPDK's callers use.
+ * Argument checks (handle open, queue index, permission) are done in Java
+ * (io.jvhost.iotlb.NativeIotlb), which also keeps a handle from being destroyed while in use.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include "vhost.h"
+#include "vhost_user.h"
+#include "iotlb.h"
+
+#include "jvhost.h"
+
+#define IOTLB_CLASS "io/jvhost/internal/NativeIotlb"
+
+/* Bytes of backend requests kept for Java at most; the oldest whole messages go beyond it. */
+#define REQUEST_BUFFER_MAX (1u << 20)
+
+/*
+ * struct vhost_iotlb_entry is private to iotlb.c; this is its layout in DPDK 22.11, used only to
+ * read the lists for Java (cacheEntries, pendingEntries, counters). The differential tests compare
+ * what is read here with the Java model after every operation, so a wrong layout cannot go unseen.
+ */
+struct iotlb_entry {
+	TAILQ_ENTRY(iotlb_entry) next;
+	SLIST_ENTRY(iotlb_entry) next_free;
+	uint64_t iova;
+	uint64_t uaddr;
+	uint64_t size;
+	uint8_t perm;
+};
+
+struct jvhost_iotlb {
+	struct virtio_net *dev;
+	uint32_t nr_vq;
+	/* The frontend's end of the backend-request channel; -1 once closed. */
+	int frontend_fd;
+	/*
+	 * What arrived on frontend_fd and Java has not read yet. The socket is drained into here
+	 * after every miss, so DPDK's sendmsg() never blocks on a full socket however long Java
+	 * leaves the messages unread.
+	 */
+	pthread_mutex_t lock;
+	uint8_t *buf;
+	size_t buf_len;
+	size_t buf_cap;
+	uint64_t dropped;
+};
+
+static inline struct jvhost_iotlb *
+handle_of(jlong handle)
+{
+	return (struct jvhost_iotlb *)(uintptr_t)handle;
+}
+
+static inline struct vhost_virtqueue *
+vq_of(jlong handle, jint vq)
+{
+	return handle_of(handle)->dev->virtqueue[vq];
+}
+
+static void
+destroy(struct jvhost_iotlb *h)
+{
+	uint32_t i;
+
+	if (h->dev != NULL) {
+		for (i = 0; i < h->nr_vq; i++) {
+			struct vhost_virtqueue *vq = h->dev->virtqueue[i];
+
+			if (vq == NULL)
+				continue;
+			vhost_user_iotlb_destroy(vq);
+			rte_free(vq);
+		}
+		if (h->dev->slave_req_fd >= 0)
+			close(h->dev->slave_req_fd);
+		rte_free(h->dev);
+	}
+	if (h->frontend_fd >= 0)
+		close(h->frontend_fd);
+	free(h->buf);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+/*
+ * Returns a handle, or 0 with an exception pending. The virtqueues are set up as
+ * init_vring_queue() in vhost.c does (which is static there): zeroed, index, fds unset, then
+ * vhost_user_iotlb_init().
+ */
+static jlong JNICALL
+native_create(JNIEnv *env, jclass clazz, jint nr_vq, jstring name)
+{
+	struct jvhost_iotlb *h;
+	struct virtio_net *dev;
+	const char *chars;
+	int fds[2];
+	jint i;
+
+	if (nr_vq < 1 || nr_vq > VHOST_MAX_QUEUE_PAIRS * 2) {
+		jvhost_throw(env, jvhost_illegal_argument, "queues: %d", (int)nr_vq);
+		return 0;
+	}
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		jvhost_throw(env, jvhost_out_of_memory, "IOTLB handle");
+		return 0;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	h->frontend_fd = -1;
+
+	dev = rte_zmalloc(NULL, sizeof(*dev), 0);
+	if (dev == NULL) {
+		free(h);
+		jvhost_throw(env, jvhost_out_of_memory, "rte_zmalloc(struct virtio_net) failed");
+		return 0;
+	}
+	h->dev = dev;
+	dev->vid = -1;
+	dev->slave_req_fd = -1;
+	dev->postcopy_ufd = -1;
+	rte_spinlock_init(&dev->slave_req_lock);
+	dev->flags = VIRTIO_DEV_SUPPORT_IOMMU | VIRTIO_DEV_STATS_ENABLED;
+	dev->features = 1ULL << VIRTIO_F_IOMMU_PLATFORM;
+	dev->protocol_features = (1ULL << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+		(1ULL << VHOST_USER_PROTOCOL_F_SLAVE_REQ);
+	chars = (*env)->GetStringUTFChars(env, name, NULL);
+	if (chars == NULL) {
+		destroy(h);
+		return 0;
+	}
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", chars);
+	(*env)->ReleaseStringUTFChars(env, name, chars);
+
+	/* vhost-user's backend-request channel is a stream socket, as QEMU makes it */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+		destroy(h);
+		jvhost_throw(env, jvhost_runtime, "socketpair: %s", strerror(errno));
+		return 0;
+	}
+	dev->slave_req_fd = fds[0];
+	h->frontend_fd = fds[1];
+
+	for (i = 0; i < nr_vq; i++) {
+		struct vhost_virtqueue *vq = rte_zmalloc(NULL, sizeof(*vq), 0);
+
+		if (vq == NULL) {
+			destroy(h);
+			jvhost_throw(env, jvhost_out_of_memory, "rte_zmalloc(struct vhost_virtqueue) failed");
+			return 0;
+		}
+		dev->virtqueue[i] = vq;
+		h->nr_vq = (uint32_t)i + 1;
+		dev->nr_vring = h->nr_vq;
+		vq->index = (uint32_t)i;
+		vq->kickfd = VIRTIO_UNINITIALIZED_EVENTFD;
+		vq->callfd = VIRTIO_UNINITIALIZED_EVENTFD;
+		vq->notif_enable = VIRTIO_UNINITIALIZED_NOTIF;
+		vq->numa_node = SOCKET_ID_ANY;
+		if (vhost_user_iotlb_init(dev, vq) != 0) {
+			destroy(h);
+			jvhost_throw(env, jvhost_out_of_memory,
+				"vhost_user_iotlb_init failed for queue %d (IOTLB pool allocation)", (int)i);
+			return 0;
+		}
+	}
+	return (jlong)(uintptr_t)h;
+}
+
+static void JNICALL
+native_destroy(JNIEnv *env, jclass clazz, jlong handle)
+{
+	destroy(handle_of(handle));
+}
+
+static void JNICALL
+native_cache_insert(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jlong uaddr,
+	jlong size, jint perm)
+{
+	vhost_user_iotlb_cache_insert(handle_of(handle)->dev, vq_of(handle, vq), (uint64_t)iova,
+		(uint64_t)uaddr, (uint64_t)size, (uint8_t)perm);
+}
+
+static void JNICALL
+native_cache_remove(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jlong size)
+{
+	vhost_user_iotlb_cache_remove(vq_of(handle, vq), (uint64_t)iova, (uint64_t)size);
+}
+
+/* size[0] in: the length wanted; out: the length found mapped, as DPDK writes it back. */
+static jlong JNICALL
+native_cache_find(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jlongArray size,
+	jint perm)
+{
+	struct vhost_virtqueue *v = vq_of(handle, vq);
+	jlong len;
+	uint64_t sz, vva;
+
+	(*env)->GetLongArrayRegion(env, size, 0, 1, &len);
+	sz = (uint64_t)len;
+	/* vhost_user_iotlb_cache_find()'s callers hold the IOTLB read lock */
+	vhost_user_iotlb_rd_lock(v);
+	vva = vhost_user_iotlb_cache_find(v, (uint64_t)iova, &sz, (uint8_t)perm);
+	vhost_user_iotlb_rd_unlock(v);
+	len = (jlong)sz;
+	(*env)->SetLongArrayRegion(env, size, 0, 1, &len);
+	return (jlong)vva;
+}
+
+/*
+ * A lookup loop in C, without JNI per lookup: n finds of iovas[i % count], each for 'size' bytes.
+ * Returns the sum of the vvas found, so the compiler cannot drop the lookups. For benchmarks.
+ */
+static jlong JNICALL
+native_find_loop(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlongArray iovas, jlong size,
+	jint perm, jlong n)
+{
+	struct vhost_virtqueue *v = vq_of(handle, vq);
+	jsize count = (*env)->GetArrayLength(env, iovas);
+	jlong *a;
+	uint64_t sum = 0, sz;
+	jlong i;
+	jsize k = 0;
+
+	if (count == 0)
+		return 0;
+	a = malloc(sizeof(jlong) * (size_t)count);
+	if (a == NULL) {
+		jvhost_throw(env, jvhost_out_of_memory, "find loop");
+		return 0;
+	}
+	(*env)->GetLongArrayRegion(env, iovas, 0, count, a);
+	for (i = 0; i < n; i++) {
+		sz = (uint64_t)size;
+		vhost_user_iotlb_rd_lock(v);
+		sum += vhost_user_iotlb_cache_find(v, (uint64_t)a[k], &sz, (uint8_t)perm);
+		vhost_user_iotlb_rd_unlock(v);
+		sum += sz;
+		if (++k == count)
+			k = 0;
+	}
+	free(a);
+	return (jlong)sum;
+}
+
+static jboolean JNICALL
+native_pending_miss(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jint perm)
+{
+	return vhost_user_iotlb_pending_miss(vq_of(handle, vq), (uint64_t)iova, (uint8_t)perm)
+		? JNI_TRUE : JNI_FALSE;
+}
+
+static void JNICALL
+native_pending_insert(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jint perm)
+{
+	vhost_user_iotlb_pending_insert(handle_of(handle)->dev, vq_of(handle, vq), (uint64_t)iova,
+		(uint8_t)perm);
+}
+
+static void JNICALL
+native_pending_remove(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jlong size,
+	jint perm)
+{
+	vhost_user_iotlb_pending_remove(vq_of(handle, vq), (uint64_t)iova, (uint64_t)size,
+		(uint8_t)perm);
+}
+
+static void JNICALL
+native_flush_all(JNIEnv *env, jclass clazz, jlong handle, jint vq)
+{
+	vhost_user_iotlb_flush_all(vq_of(handle, vq));
+}
+
+/* Moves what the frontend's end has received into h->buf. Caller holds h->lock. */
+static void
+drain_locked(struct jvhost_iotlb *h)
+{
+	uint8_t tmp[4096];
+	ssize_t n;
+
+	if (h->frontend_fd < 0)
+		return;
+	for (;;) {
+		n = recv(h->frontend_fd, tmp, sizeof(tmp), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		if (h->buf_len + (size_t)n > h->buf_cap) {
+			size_t cap = h->buf_cap ? h->buf_cap : 4096;
+			uint8_t *grown;
+
+			while (cap < h->buf_len + (size_t)n && cap < REQUEST_BUFFER_MAX)
+				cap *= 2;
+			if (cap >= h->buf_len + (size_t)n) {
+				grown = realloc(h->buf, cap);
+				if (grown != NULL) {
+					h->buf = grown;
+					h->buf_cap = cap;
+				}
+			}
+		}
+		/* Full: drop the oldest whole messages (12-byte header, then 'size' bytes). */
+		while (h->buf_len + (size_t)n > h->buf_cap && h->buf_len >= VHOST_USER_HDR_SIZE) {
+			uint32_t payload;
+			size_t first;
+
+			memcpy(&payload, h->buf + 8, sizeof(payload));
+			first = VHOST_USER_HDR_SIZE + payload;
+			if (first > h->buf_len)
+				first = h->buf_len;
+			memmove(h->buf, h->buf + first, h->buf_len - first);
+			h->buf_len -= first;
+			h->dropped++;
+		}
+		if (h->buf_len + (size_t)n > h->buf_cap)
+			return; /* no memory at all: leave it in the socket */
+		memcpy(h->buf + h->buf_len, tmp, (size_t)n);
+		h->buf_len += (size_t)n;
+	}
+}
+
+/* The way DPDK's data path calls it (vhost_iova_to_vva() with the IOTLB read lock held). */
+static jlong JNICALL
+native_iova_to_vva(JNIEnv *env, jclass clazz, jlong handle, jint vq, jlong iova, jlongArray size,
+	jint perm)
+{
+	struct jvhost_iotlb *h = handle_of(handle);
+	struct vhost_virtqueue *v = vq_of(handle, vq);
+	jlong len;
+	uint64_t sz, vva;
+
+	(*env)->GetLongArrayRegion(env, size, 0, 1, &len);
+	sz = (uint64_t)len;
+	vhost_user_iotlb_rd_lock(v);
+	vva = vhost_iova_to_vva(h->dev, v, (uint64_t)iova, &sz, (uint8_t)perm);
+	vhost_user_iotlb_rd_unlock(v);
+	len = (jlong)sz;
+	(*env)->SetLongArrayRegion(env, size, 0, 1, &len);
+	if (vva == 0 && sz != 0) {
+		/* maybe a miss, which DPDK has sent: take it off the socket */
+		pthread_mutex_lock(&h->lock);
+		drain_locked(h);
+		pthread_mutex_unlock(&h->lock);
+	}
+	return (jlong)vva;
+}
+
+/* The next whole message the frontend's end received (header and payload), or NULL. */
+static jbyteArray JNICALL
+native_read_backend_request(JNIEnv *env, jclass clazz, jlong handle)
+{
+	struct jvhost_iotlb *h = handle_of(handle);
+	jbyteArray result = NULL;
+	uint32_t payload;
+	size_t len;
+
+	pthread_mutex_lock(&h->lock);
+	drain_locked(h);
+	if (h->buf_len >= VHOST_USER_HDR_SIZE) {
+		memcpy(&payload, h->buf + 8, sizeof(payload));
+		len = VHOST_USER_HDR_SIZE + (size_t)payload;
+		if (len <= h->buf_len) {
+			result = (*env)->NewByteArray(env, (jsize)len);
+			if (result != NULL) {
+				(*env)->SetByteArrayRegion(env, result, 0, (jsize)len, (const jbyte *)h->buf);
+				memmove(h->buf, h->buf + len, h->buf_len - len);
+				h->buf_len -= len;
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return result;
+}
+
+/* Closes the frontend's end, so that DPDK's next MISS fails to send (EPIPE). */
+static void JNICALL
+native_close_frontend(JNIEnv *env, jclass clazz, jlong handle)
+{
+	struct jvhost_iotlb *h = handle_of(handle);
+
+	pthread_mutex_lock(&h->lock);
+	if (h->frontend_fd >= 0) {
+		drain_locked(h);
+		close(h->frontend_fd);
+		h->frontend_fd = -1;
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static jlong JNICALL
+native_dropped_requests(JNIEnv *env, jclass clazz, jlong handle)
+{
+	struct jvhost_iotlb *h = handle_of(handle);
+	jlong n;
+
+	pthread_mutex_lock(&h->lock);
+	n = (jlong)h->dropped;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+/* (iova, uaddr, size, perm) per cache entry, in list order, under the IOTLB read lock. */
+static jlongArray JNICALL
+native_cache_entries(JNIEnv *env, jclass clazz, jlong handle, jint vq)
+{
+	struct vhost_virtqueue *v = vq_of(handle, vq);
+	struct iotlb_entry *node;
+	jlong *out;
+	jlongArray result = NULL;
+	size_t n = 0, cap = 64;
+
+	out = malloc(cap * 4 * sizeof(jlong));
+	if (out == NULL) {
+		jvhost_throw(env, jvhost_out_of_memory, "cache entries");
+		return NULL;
+	}
+	vhost_user_iotlb_rd_lock(v);
+	for (node = (void *)TAILQ_FIRST(&v->iotlb_list); node != NULL; node = TAILQ_NEXT(node, next)) {
+		if (n == cap) {
+			jlong *grown = realloc(out, cap * 2 * 4 * sizeof(jlong));
+
+			if (grown == NULL)
+				break;
+			out = grown;
+			cap *= 2;
+		}
+		out[n * 4] = (jlong)node->iova;
+		out[n * 4 + 1] = (jlong)node->uaddr;
+		out[n * 4 + 2] = (jlong)node->size;
+		out[n * 4 + 3] = (jlong)node->perm;
+		n++;
+	}
+	vhost_user_iotlb_rd_unlock(v);
+	result = (*env)->NewLongArray(env, (jsize)(n * 4));
+	if (result != NULL)
+		(*env)->SetLongArrayRegion(env, result, 0, (jsize)(n * 4), out);
+	free(out);
+	return result;
+}
+
+/* (iova, perm) per pending entry, in list order, under the pending lock. */
+static jlongArray JNICALL
+native_pending_entries(JNIEnv *env, jclass clazz, jlong handle, jint vq)
+{
+	struct vhost_virtqueue *v = vq_of(handle, vq);
+	struct iotlb_entry *node;
+	jlong *out;
+	jlongArray result = NULL;
+	size_t n = 0, cap = 64;
+
+	out = malloc(cap * 2 * sizeof(jlong));
+	if (out == NULL) {
+		jvhost_throw(env, jvhost_out_of_memory, "pending entries");
+		return NULL;
+	}
+	rte_rwlock_read_lock(&v->iotlb_pending_lock);
+	for (node = (void *)TAILQ_FIRST(&v->iotlb_pending_list); node != NULL;
+			node = TAILQ_NEXT(node, next)) {
+		if (n == cap) {
+			jlong *grown = realloc(out, cap * 2 * 2 * sizeof(jlong));
+
+			if (grown == NULL)
+				break;
+			out = grown;
+			cap *= 2;
+		}
+		out[n * 2] = (jlong)node->iova;
+		out[n * 2 + 1] = (jlong)node->perm;
+		n++;
+	}
+	rte_rwlock_read_unlock(&v->iotlb_pending_lock);
+	result = (*env)->NewLongArray(env, (jsize)(n * 2));
+	if (result != NULL)
+		(*env)->SetLongArrayRegion(env, result, 0, (jsize)(n * 2), out);
+	free(out);
+	return result;
+}
+
+/* [iotlb_cache_nr, free pool entries, iotlb_hits, iotlb_misses] */
+static jlongArray JNICALL
+native_counters(JNIEnv *env, jclass clazz, jlong handle, jint vq)
+{
+	struct vhost_virtqueue *v = vq_of(handle, vq);
+	struct iotlb_entry *node;
+	jlong values[4];
+	jlong free_nr = 0;
+	jlongArray result;
+
+	rte_spinlock_lock(&v->iotlb_free_lock);
+	for (node = (void *)SLIST_FIRST(&v->iotlb_free_list); node != NULL;
+			node = SLIST_NEXT(node, next_free))
+		free_nr++;
+	rte_spinlock_unlock(&v->iotlb_free_lock);
+	vhost_user_iotlb_rd_lock(v);
+	values[0] = v->iotlb_cache_nr;
+	vhost_user_iotlb_rd_unlock(v);
+	values[1] = free_nr;
+	values[2] = (jlong)v->stats.iotlb_hits;
+	values[3] = (jlong)v->stats.iotlb_misses;
+	result = (*env)->NewLongArray(env, 4);
+	if (result != NULL)
+		(*env)->SetLongArrayRegion(env, result, 0, 4, values);
+	return result;
+}
+
+static void JNICALL
+native_srand(JNIEnv *env, jclass clazz, jlong seed)
+{
+	rte_srand((uint64_t)seed);
+}
+
+static jlong JNICALL
+native_rand(JNIEnv *env, jclass clazz)
+{
+	return (jlong)rte_rand();
+}
+
+/* Which of rte_rand()'s per-lcore states the calling thread uses (__rte_rand_get_state). */
+static jint JNICALL
+native_rand_state_index(JNIEnv *env, jclass clazz)
+{
+	unsigned int lcore_id = rte_lcore_id();
+
+	if (lcore_id == LCORE_ID_ANY)
+		lcore_id = rte_get_main_lcore();
+	return (jint)lcore_id;
+}
+
+static jint JNICALL
+native_max_lcore(JNIEnv *env, jclass clazz)
+{
+	return RTE_MAX_LCORE;
+}
+
+static const JNINativeMethod methods[] = {
+	{ "create", "(ILjava/lang/String;)J", (void *)native_create },
+	{ "destroy", "(J)V", (void *)native_destroy },
+	{ "cacheInsert", "(JIJJJI)V", (void *)native_cache_insert },
+	{ "cacheRemove", "(JIJJ)V", (void *)native_cache_remove },
+	{ "cacheFind", "(JIJ[JI)J", (void *)native_cache_find },
+	{ "findLoop", "(JI[JJIJ)J", (void *)native_find_loop },
+	{ "pendingMiss", "(JIJI)Z", (void *)native_pending_miss },
+	{ "pendingInsert", "(JIJI)V", (void *)native_pending_insert },
+	{ "pendingRemove", "(JIJJI)V", (void *)native_pending_remove },
+	{ "flushAll", "(JI)V", (void *)native_flush_all },
+	{ "iovaToVva", "(JIJ[JI)J", (void *)native_iova_to_vva },
+	{ "readBackendRequest", "(J)[B", (void *)native_read_backend_request },
+	{ "closeFrontend", "(J)V", (void *)native_close_frontend },
+	{ "droppedRequests", "(J)J", (void *)native_dropped_requests },
+	{ "cacheEntries", "(JI)[J", (void *)native_cache_entries },
+	{ "pendingEntries", "(JI)[J", (void *)native_pending_entries },
+	{ "counters", "(JI)[J", (void *)native_counters },
+	{ "srand", "(J)V", (void *)native_srand },
+	{ "rand", "()J", (void *)native_rand },
+	{ "randStateIndex", "()I", (void *)native_rand_state_index },
+	{ "maxLcore", "()I", (void *)native_max_lcore },
+};
+
+int
+jvhost_iotlb_register(JNIEnv *env)
+{
+	return jvhost_register(env, IOTLB_CLASS, methods, JVHOST_ARRAY_SIZE(methods));
+}
