@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class IotlbDifferentialTest {
     private static final long BASE_SEED = Long.getLong("jvhost.iotlb.seed", System.nanoTime());
-    private static final int OPS = Integer.getInteger("jvhost.iotlb.ops", 20_000);
+    private static final int OPS = Integer.getInteger("jvhost.iotlb.ops", 100_000);
     private static Map<String, DpdkLogLevel> savedLevels;
 
     @BeforeAll
