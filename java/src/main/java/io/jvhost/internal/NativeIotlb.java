@@ -24,7 +24,7 @@ public final class NativeIotlb {
     /** vhost_user_iotlb_cache_find() under the IOTLB read lock; size[0] is in and out. */
     public static native long cacheFind(long handle, int vq, long iova, long[] size, int perm);
 
-    /** {@code n} cache finds in a C loop (for benchmarks); returns the sum of vvas and sizes. */
+    /** {@code n} cache finds in a C loop under one read lock (for benchmarks); returns the sum of vvas and sizes. */
     public static native long findLoop(long handle, int vq, long[] iovas, long size, int perm, long n);
 
     /** vhost_user_iotlb_pending_miss(). */

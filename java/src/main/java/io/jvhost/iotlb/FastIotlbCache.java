@@ -109,7 +109,7 @@ public final class FastIotlbCache implements Iotlb {
         return poolSize - n - pendingCount;
     }
 
-    /** @return the number of entries at or below {@code k} (a key) among the first {@code limit} */
+    /** @return the number of entries whose start key is at or below {@code k} */
     private int countStartsAtOrBelow(long k) {
         int lo = 0;
         int hi = n;

@@ -72,6 +72,14 @@ public final class NativeIotlb implements AutoCloseable {
         }
     }
 
+    /**
+     * For the benchmarks (same package): the raw handle, to call the natives without this class's
+     * checks and lock. Valid until {@link #close()}.
+     */
+    long rawHandle() {
+        return handle;
+    }
+
     /** @return the device's name (its ifname in DPDK's log lines) */
     public String name() {
         return name;
@@ -173,8 +181,8 @@ public final class NativeIotlb implements AutoCloseable {
 
     /**
      * {@code n} lookups in one native call, in a C loop: {@code vhost_user_iotlb_cache_find} of
-     * {@code iovas[i % iovas.length]} for {@code size} bytes, under the read lock each. Measures
-     * DPDK's lookup without the JNI call per lookup.
+     * {@code iovas[i % iovas.length]} for {@code size} bytes, all under one IOTLB read lock, as
+     * DPDK's data path does a burst. Measures DPDK's lookup without the JNI call per lookup.
      *
      * @param vq queue index
      * @param iovas addresses to look up, in turn
