@@ -129,8 +129,8 @@ public final class IotlbCommand implements Runnable {
             PrintWriter out = spec.commandLine().getOut();
             if (engineName.equals("native")) {
                 DpdkLog.setLevel(DpdkLogLevel.WARNING);
-                try (Eal eal = Eal.start(EalConfig.builder().memoryMb(64).build());
-                        NativeIotlb n = new NativeIotlb()) {
+                Eal eal = Eal.start(EalConfig.builder().memoryMb(64).build());
+                try (eal; NativeIotlb n = new NativeIotlb()) {
                     if (seed != null) {
                         NativeIotlb.srand(seed);
                     }

@@ -85,19 +85,19 @@ class IotlbDocTest {
             }
             List<String> expected = lines(blocks.get(i + 1).text());
             String trace = b.text();
-            List<String>[] got = new List[3];
-            int[] k = {0};
+            List<List<String>> got = new ArrayList<>();
             Engines.each(1, engine -> {
                 try {
-                    got[k[0]++] = run(engine, trace);
+                    got.add(run(engine, trace));
                 } catch (Exception e) {
                     throw new AssertionError(where + ": " + e.getMessage(), e);
                 }
             });
             for (int e = 0; e < 3; e++) {
-                if (!got[e].equals(expected)) {
+                if (!got.get(e).equals(expected)) {
                     failures.add(where + ": the " + Engines.NAMES[e] + " engine printed\n  "
-                            + String.join("\n  ", got[e]) + "\nthe document says\n  " + String.join("\n  ", expected));
+                            + String.join("\n  ", got.get(e)) + "\nthe document says\n  "
+                            + String.join("\n  ", expected));
                 }
             }
             if (i + 2 < blocks.size() && blocks.get(i + 2).kind().equals("iotlb-plain")) {
