@@ -30,9 +30,10 @@ import java.util.Objects;
  * </ul>
  *
  * <p>Not modelled: the ring address translation DPDK also does when an UPDATE or INVALIDATE
- * touches a virtqueue's rings ({@code translate_ring_addresses}, {@code vring_invalidate}): this
- * model has no rings. Permissions of UPDATE messages must be 1..3 here (DPDK takes any byte).
- * Not thread-safe.
+ * touches a virtqueue's rings ({@code translate_ring_addresses}, {@code vring_invalidate}), which
+ * can send MISS messages of its own: this model has no rings. Permissions of UPDATE messages must
+ * be 1..3 here (DPDK takes any byte). {@link NativeVhostDevice} is DPDK's own message level, which
+ * the tests compare this model with. Not thread-safe.
  */
 public final class IotlbDevice {
     /**
