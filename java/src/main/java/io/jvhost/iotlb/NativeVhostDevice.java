@@ -25,7 +25,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * {@code SET_VRING_NUM} messages create the virtqueues. Messages are written to a socketpair and
  * handled synchronously on the calling thread. Guest memory is sparse memfds.
  *
- * <p>Thread-safe; {@link #close()} ({@code vhost_destroy_device}) waits for calls in progress.
+ * <p>Thread-safe: messages are handled one at a time, as on a connection; {@link #close()}
+ * ({@code vhost_destroy_device}) waits for calls in progress.
  * Needs EAL; owned by it.
  */
 public final class NativeVhostDevice implements AutoCloseable {
@@ -64,6 +65,7 @@ public final class NativeVhostDevice implements AutoCloseable {
     }
 
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final Object messageLock = new Object();
     private final Eal eal;
     private final String path;
     private long handle;
@@ -128,12 +130,15 @@ public final class NativeVhostDevice implements AutoCloseable {
         b.putInt(request).putInt(BackendRequest.VERSION | BackendRequest.NEED_REPLY).putInt(payload.length).put(payload);
         int[] rc = new int[1];
         byte[] reply;
-        long h = acquire();
-        try {
-            reply = io.jvhost.internal.NativeIotlb.request(h, b.array(), fds.length == 0 ? null : fds, rc);
-            queues = io.jvhost.internal.NativeIotlb.nrVring(h);
-        } finally {
-            release();
+        // one message at a time, as on a vhost-user connection
+        synchronized (messageLock) {
+            long h = acquire();
+            try {
+                reply = io.jvhost.internal.NativeIotlb.request(h, b.array(), fds.length == 0 ? null : fds, rc);
+                queues = io.jvhost.internal.NativeIotlb.nrVring(h);
+            } finally {
+                release();
+            }
         }
         return new Reply(rc[0], reply);
     }
