@@ -24,6 +24,7 @@ static const jvhost_register_fn modules[] = {
 	jvhost_mbuf_register,
 	jvhost_vhost_register,
 	jvhost_ethdev_register,
+	jvhost_iotlb_register,
 };
 
 int

@@ -23,6 +23,7 @@ public final class EthPort implements AutoCloseable {
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
     private final Eal eal;
+    private final MbufPool pool;
     private final String name;
     private final int portId;
     private final int queues;
@@ -30,8 +31,9 @@ public final class EthPort implements AutoCloseable {
     private final Object[] txLocks;
     private volatile boolean open = true;
 
-    private EthPort(Eal eal, String name, int portId, int queues) {
+    private EthPort(Eal eal, MbufPool pool, String name, int portId, int queues) {
         this.eal = eal;
+        this.pool = pool;
         this.name = name;
         this.portId = portId;
         this.queues = queues;
@@ -84,7 +86,9 @@ public final class EthPort implements AutoCloseable {
             throw new IllegalArgumentException("ring size must be a power of two in 32..4096: " + ringSize);
         }
         Eal eal = Eal.require();
-        long mp = pool.address();
+        // The port receives into the pool until it is closed: the pool may not go away meanwhile.
+        long mp = pool.acquire();
+        boolean made = false;
         try (NativeLog.Capture capture = NativeLog.capture(Thread.currentThread())) {
             int port = NativeEthdev.vdevCreate(name, args);
             if (port < 0) {
@@ -97,7 +101,13 @@ public final class EthPort implements AutoCloseable {
                 throw new EalException("configuring port " + name + " failed", -rc, NativeEal.strerror(-rc),
                         capture.lines());
             }
-            return eal.own(new EthPort(eal, name, port, queues));
+            EthPort p = eal.own(new EthPort(eal, pool, name, port, queues));
+            made = true;
+            return p;
+        } finally {
+            if (!made) {
+                pool.release();
+            }
         }
     }
 
@@ -138,18 +148,22 @@ public final class EthPort implements AutoCloseable {
      */
     public int rxBurst(int queue, PacketBatch batch) {
         checkQueue(queue);
-        int room = Math.min(batch.remaining(), 0xffff);
-        long pkts = batch.pointersAddress();
-        if (room == 0) {
-            return 0;
-        }
-        synchronized (rxLocks[queue]) {
-            if (!open) {
+        batch.enter();
+        try {
+            int room = Math.min(batch.remaining(), 0xffff);
+            if (room == 0) {
                 return 0;
             }
-            int n = NativeEthdev.rxBurst(portId, queue, pkts, batch.count(), room);
-            batch.appended(n);
-            return n;
+            synchronized (rxLocks[queue]) {
+                if (!open) {
+                    return 0;
+                }
+                int n = NativeEthdev.rxBurst(portId, queue, batch.pointersAddress(), batch.count(), room);
+                batch.appended(n);
+                return n;
+            }
+        } finally {
+            batch.exit();
         }
     }
 
@@ -162,18 +176,22 @@ public final class EthPort implements AutoCloseable {
      */
     public int txBurst(int queue, PacketBatch batch) {
         checkQueue(queue);
-        int count = Math.min(batch.count(), 0xffff);
-        long pkts = batch.pointersAddress();
-        if (count == 0) {
-            return 0;
-        }
-        synchronized (txLocks[queue]) {
-            if (!open) {
+        batch.enter();
+        try {
+            int count = Math.min(batch.count(), 0xffff);
+            if (count == 0) {
                 return 0;
             }
-            int n = NativeEthdev.txBurst(portId, queue, pkts, count);
-            batch.removedFromFront(n);
-            return n;
+            synchronized (txLocks[queue]) {
+                if (!open) {
+                    return 0;
+                }
+                int n = NativeEthdev.txBurst(portId, queue, batch.pointersAddress(), count);
+                batch.removedFromFront(n);
+                return n;
+            }
+        } finally {
+            batch.exit();
         }
     }
 
@@ -209,6 +227,7 @@ public final class EthPort implements AutoCloseable {
             }
         }
         NativeEthdev.close(portId, name);
+        pool.release();
         eal.disown(this);
     }
 

@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * for a {@link PacketBatch} come from a pool and go back to it when freed.
  *
  * <p>Thread-safe. {@link #close()} refuses while mbufs of the pool are still in use (held by
- * batches or by a device's queues), because freeing the pool under them would leave them dangling.
+ * batches or by a device's queues), while a port receives into it, or while a burst on another
+ * thread uses it: freeing the pool under them would leave them dangling.
  */
 public final class MbufPool implements AutoCloseable {
     /** Default data room of an mbuf: 2048 bytes plus DPDK's headroom (RTE_MBUF_DEFAULT_BUF_SIZE). */
@@ -22,11 +23,15 @@ public final class MbufPool implements AutoCloseable {
     private static final int MAX_NAME = 20;
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
+    private static final int CLOSED = Integer.MIN_VALUE;
+
     private final Eal eal;
     private final String name;
     private final int size;
     private final int dataRoom;
-    private volatile long address;
+    private final long address;
+    /** Bursts in progress and ports attached, or CLOSED. */
+    private final AtomicInteger users = new AtomicInteger();
 
     private MbufPool(Eal eal, String name, int size, int dataRoom, long address) {
         this.eal = eal;
@@ -101,49 +106,75 @@ public final class MbufPool implements AutoCloseable {
 
     /** @return mbufs free in the pool (per-lcore caches included) */
     public int available() {
-        return NativeMbuf.poolAvailable(address());
+        acquire();
+        try {
+            return NativeMbuf.poolAvailable(address);
+        } finally {
+            release();
+        }
     }
 
     /** @return mbufs taken from the pool and not given back */
     public int inUse() {
-        return NativeMbuf.poolInUse(address());
+        acquire();
+        try {
+            return NativeMbuf.poolInUse(address);
+        } finally {
+            release();
+        }
     }
 
     /**
-     * @return the rte_mempool address, for jvhost's own native calls
+     * Marks a use of the pool that must not overlap its {@link #close()}: a burst, or a port
+     * receiving into it (until {@link #release()}).
+     *
+     * @return the rte_mempool address, valid until {@link #release()}
      * @throws IllegalStateException if closed
      */
-    public long address() {
-        long a = address;
-        if (a == 0) {
-            throw new IllegalStateException("mbuf pool " + name + " is closed");
+    public long acquire() {
+        while (true) {
+            int u = users.get();
+            if (u < 0) {
+                throw new IllegalStateException("mbuf pool " + name + " is closed");
+            }
+            if (users.compareAndSet(u, u + 1)) {
+                return address;
+            }
         }
-        return a;
+    }
+
+    /** Ends a use begun with {@link #acquire()}. */
+    public void release() {
+        users.decrementAndGet();
     }
 
     /** @return whether the pool is open */
     public boolean isOpen() {
-        return address != 0;
+        return users.get() >= 0;
     }
 
     /**
      * Frees the pool ({@code rte_mempool_free}); idempotent.
      *
-     * @throws IllegalStateException if mbufs of it are still in use
+     * @throws IllegalStateException if mbufs of it are in use, a port receives into it, or a burst
+     *     on another thread uses it
      */
     @Override
     public synchronized void close() {
-        long a = address;
-        if (a == 0) {
+        if (users.get() == CLOSED) {
             return;
         }
-        int used = NativeMbuf.poolInUse(a);
+        if (!users.compareAndSet(0, CLOSED)) {
+            throw new IllegalStateException("mbuf pool " + name + " is in use by " + users.get()
+                    + " port(s) or burst(s): close the ports receiving into it first");
+        }
+        int used = NativeMbuf.poolInUse(address);
         if (used > 0) {
+            users.set(0);
             throw new IllegalStateException("mbuf pool " + name + " still has " + used
                     + " mbufs in use: close the batches and ports holding them first");
         }
-        address = 0;
-        NativeMbuf.poolFree(a);
+        NativeMbuf.poolFree(address);
         eal.disown(this);
     }
 

@@ -4,6 +4,10 @@ import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 
 import io.jvhost.internal.NativeLoader;
 import io.jvhost.internal.NativeMbuf;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.Buffer;
+import java.nio.ByteBuffer;
 
 /**
  * A reusable burst of packets: an array of mbuf pointers in native memory, which the data path
@@ -14,22 +18,43 @@ import io.jvhost.internal.NativeMbuf;
  * to retry or {@link #clear()} (free). {@link #close()} frees what is left. Nothing is lost or
  * leaked as long as every batch is closed.
  *
- * <p>Not thread-safe: one thread uses a batch at a time. Steady-state use allocates nothing on the
- * Java heap: the {@link Packet} views are made once, with the batch.
+ * <p>Threads: one thread uses a batch at a time. A burst or other native operation on a batch
+ * that another thread is using at that moment (closing it included) throws
+ * {@link IllegalStateException} instead of racing. Steady-state use allocates nothing on the Java
+ * heap: the {@link Packet} views are made once, with the batch.
  */
 public final class PacketBatch implements AutoCloseable {
     /** Largest capacity: DPDK burst calls count in uint16_t. */
     public static final int MAX_CAPACITY = 4096;
 
+    private static final int FREE = 0;
+    private static final int BUSY = 1;
+    private static final int CLOSED = 2;
+    private static final VarHandle STATE;
+    private static final long BUFFER_ADDRESS;
+
+    static {
+        try {
+            STATE = MethodHandles.lookup().findVarHandle(PacketBatch.class, "state", int.class);
+            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final int capacity;
     private final Packet[] packets;
-    private long pointers;
+    // Direct memory freed by the GC, not by close(): a stale read after close never faults.
+    private final ByteBuffer memory;
+    private final long pointers;
     private int count;
+    @SuppressWarnings("unused") // through STATE
+    private volatile int state;
 
     private PacketBatch(int capacity) {
         this.capacity = capacity;
-        this.pointers = UNSAFE.allocateMemory(8L * capacity);
-        UNSAFE.setMemory(pointers, 8L * capacity, (byte) 0);
+        this.memory = ByteBuffer.allocateDirect(8 * capacity);
+        this.pointers = UNSAFE.getLong(memory, BUFFER_ADDRESS);
         this.packets = new Packet[capacity];
         for (int i = 0; i < capacity; i++) {
             packets[i] = new Packet(this, i);
@@ -88,23 +113,40 @@ public final class PacketBatch implements AutoCloseable {
      * @return whether the pool had them
      */
     public boolean allocate(MbufPool pool, int n) {
-        checkOpen();
         if (n < 0 || n > remaining()) {
             throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + remaining());
         }
         if (n == 0) {
             return true;
         }
-        if (NativeMbuf.allocBulk(pool.address(), pointers, count, n) != 0) {
-            return false;
+        long mp = pool.acquire();
+        try {
+            enter();
+            try {
+                if (NativeMbuf.allocBulk(mp, pointers, count, n) != 0) {
+                    return false;
+                }
+                count += n;
+                return true;
+            } finally {
+                exit();
+            }
+        } finally {
+            pool.release();
         }
-        count += n;
-        return true;
     }
 
     /** Frees every packet it holds. */
     public void clear() {
-        checkOpen();
+        enter();
+        try {
+            freeAll();
+        } finally {
+            exit();
+        }
+    }
+
+    private void freeAll() {
         if (count > 0) {
             NativeMbuf.freeBulk(pointers, 0, count);
             count = 0;
@@ -117,42 +159,74 @@ public final class PacketBatch implements AutoCloseable {
      * @param n how many, at most count()
      */
     public void freeFirst(int n) {
-        checkOpen();
         if (n < 0 || n > count) {
             throw new IllegalArgumentException("cannot free " + n + " of " + count + " packets");
         }
         if (n == 0) {
             return;
         }
-        NativeMbuf.freeBulk(pointers, 0, n);
-        UNSAFE.copyMemory(pointers + 8L * n, pointers, 8L * (count - n));
-        count -= n;
+        enter();
+        try {
+            NativeMbuf.freeBulk(pointers, 0, n);
+            UNSAFE.copyMemory(pointers + 8L * n, pointers, 8L * (count - n));
+            count -= n;
+        } finally {
+            exit();
+        }
     }
 
-    /** Frees what it holds and its memory; idempotent. */
+    /**
+     * Frees what it holds; idempotent.
+     *
+     * @throws IllegalStateException if another thread is using the batch right now
+     */
     @Override
     public void close() {
-        if (pointers == 0) {
-            return;
+        while (true) {
+            int s = (int) STATE.getVolatile(this);
+            if (s == CLOSED) {
+                return;
+            }
+            if (s == BUSY) {
+                throw new IllegalStateException("packet batch is in use by another thread; close it after its burst");
+            }
+            if (STATE.compareAndSet(this, FREE, BUSY)) {
+                break;
+            }
         }
-        clear();
-        UNSAFE.freeMemory(pointers);
-        pointers = 0;
+        try {
+            freeAll();
+        } finally {
+            STATE.setVolatile(this, CLOSED);
+        }
     }
 
     /** @return whether the batch is open */
     public boolean isOpen() {
-        return pointers != 0;
+        return (int) STATE.getVolatile(this) != CLOSED;
     }
 
-    // --- for jvhost's data path ---------------------------------------------------------------
+    // --- for jvhost's data path: enter() ... exit() around every native call on the batch --------
 
     /**
-     * @return the address of the pointer array
-     * @throws IllegalStateException if closed
+     * Takes the batch for one native operation.
+     *
+     * @throws IllegalStateException if it is closed or another thread has it
      */
+    public void enter() {
+        if (!STATE.compareAndSet(this, FREE, BUSY)) {
+            throw new IllegalStateException((int) STATE.getVolatile(this) == CLOSED ? "packet batch is closed"
+                    : "packet batch is in use by another thread");
+        }
+    }
+
+    /** Gives the batch back after {@link #enter()}. */
+    public void exit() {
+        STATE.setRelease(this, FREE);
+    }
+
+    /** @return the address of the pointer array; use it between {@link #enter()} and {@link #exit()} */
     public long pointersAddress() {
-        checkOpen();
         return pointers;
     }
 
@@ -180,7 +254,7 @@ public final class PacketBatch implements AutoCloseable {
     }
 
     void checkOpen() {
-        if (pointers == 0) {
+        if ((int) STATE.getOpaque(this) == CLOSED) {
             throw new IllegalStateException("packet batch is closed");
         }
     }

@@ -19,7 +19,8 @@ import java.util.Objects;
  * vring {@code 2q}, {@link #dequeue} reads the guest's transmit vring {@code 2q+1}.
  *
  * <p>Threads: one thread at a time per vring (calls on the same vring from several threads are
- * serialized); different vrings may be served by different threads concurrently. View and
+ * serialized); different vrings may be served by different threads concurrently. A batch is used
+ * by one thread at a time (see {@link PacketBatch}); a pool may be shared by every thread. View and
  * translation methods may be called from any thread, but not from a listener's
  * {@code vringStateChanged} or {@code featuresChanged} (DPDK holds the vring locks there).
  *
@@ -258,18 +259,22 @@ public final class VhostDevice {
      */
     public int enqueue(int queuePair, PacketBatch batch) {
         int vring = 2 * checkQueuePair(queuePair);
-        int count = batch.count();
-        long pkts = batch.pointersAddress();
-        if (count == 0) {
-            return 0;
-        }
-        synchronized (vringLocks[vring]) {
-            if (state != ALIVE) {
+        batch.enter();
+        try {
+            int count = Math.min(batch.count(), 0xffff);
+            if (count == 0) {
                 return 0;
             }
-            int taken = NativeVhost.enqueue(vid, vring, pkts, Math.min(count, 0xffff));
-            batch.removedFromFront(taken);
-            return taken;
+            synchronized (vringLocks[vring]) {
+                if (state != ALIVE) {
+                    return 0;
+                }
+                int taken = NativeVhost.enqueue(vid, vring, batch.pointersAddress(), count);
+                batch.removedFromFront(taken);
+                return taken;
+            }
+        } finally {
+            batch.exit();
         }
     }
 
@@ -284,19 +289,27 @@ public final class VhostDevice {
      */
     public int dequeue(int queuePair, MbufPool pool, PacketBatch batch) {
         int vring = 2 * checkQueuePair(queuePair) + 1;
-        int room = Math.min(batch.remaining(), 0xffff);
-        long pkts = batch.pointersAddress();
-        long mp = pool.address();
-        if (room == 0) {
-            return 0;
-        }
-        synchronized (vringLocks[vring]) {
-            if (state != ALIVE) {
-                return 0;
+        long mp = pool.acquire();
+        try {
+            batch.enter();
+            try {
+                int room = Math.min(batch.remaining(), 0xffff);
+                if (room == 0) {
+                    return 0;
+                }
+                synchronized (vringLocks[vring]) {
+                    if (state != ALIVE) {
+                        return 0;
+                    }
+                    int n = NativeVhost.dequeue(vid, vring, mp, batch.pointersAddress(), batch.count(), room);
+                    batch.appended(n);
+                    return n;
+                }
+            } finally {
+                batch.exit();
             }
-            int n = NativeVhost.dequeue(vid, vring, mp, pkts, batch.count(), room);
-            batch.appended(n);
-            return n;
+        } finally {
+            pool.release();
         }
     }
 
