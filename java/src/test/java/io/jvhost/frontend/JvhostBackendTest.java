@@ -229,6 +229,140 @@ class JvhostBackendTest {
         }
     }
 
+    /**
+     * The Java IOTLB model (io.jvhost.iotlb, bit-exact with DPDK 22.11) is fed the same UPDATE and
+     * INVALIDATE messages the frontend sends, and makes the same lookups the test makes through
+     * the backend (DPDK's own {@code vhost_iova_to_vva}, on random vrings, addresses, lengths and
+     * accesses over mapped RW, mapped RO and unmapped pages, with INVALIDATEs, re-mappings and
+     * explicit UPDATEs in between). It predicts every hit (with DPDK's exact backend address),
+     * every miss, every MISS message the frontend receives (in order; none where DPDK keeps one
+     * pending) and each vring's iotlb_hits/iotlb_misses counters exactly.
+     *
+     * <p>Exact, because nothing else translates meanwhile: no frame is sent, so jvhost's data path
+     * only polls empty rings, and the probed IOVAs are far from the rings. Messages from before the
+     * model started (ring translation at setup) are not fed to it: they reached fewer vrings (a
+     * vring exists in DPDK only from its first message on) and touch no probed address.
+     */
+    @Test
+    void javaIotlbModelPredictsEveryMissAndTheBackendsCounters() throws Exception {
+        try (VirtioNetFrontend dev = open(IommuMode.LAZY, true)) {
+            VhostDevice d = port.currentDevice();
+            VirtualIommu iommu = dev.iommu();
+            int vrings = d.vringCount();
+            assertThat(vrings, is(4));
+            io.jvhost.iotlb.IotlbDevice model = io.jvhost.iotlb.IotlbDevice.exact(vrings,
+                    new io.jvhost.iotlb.RteRandom(1), 0);
+            List<io.jvhost.iotlb.IotlbDevice.MemoryRegion> table = new java.util.ArrayList<>();
+            for (io.jvhost.vhost.MemoryRegion r : d.memoryRegions()) {
+                table.add(new io.jvhost.iotlb.IotlbDevice.MemoryRegion(r.guestPhysicalAddress(), r.frontendAddress(),
+                        r.size(), r.backendAddress()));
+            }
+            model.setMemTable(table);
+
+            // 12 probe pages: 0-3 RW, 4-7 RO, 8-9 unmapped, 10-11 RW
+            int pages = 12;
+            long gpa = dev.memory().allocate(pages * PAGE, PAGE);
+            long base = 0x7900_0000_0000L;
+            iommu.map(base, gpa, 4 * PAGE, VirtualIommu.Permission.RW);
+            iommu.map(base + 4 * PAGE, gpa + 4 * PAGE, 4 * PAGE, VirtualIommu.Permission.RO);
+            iommu.map(base + 10 * PAGE, gpa + 10 * PAGE, 2 * PAGE, VirtualIommu.Permission.RW);
+            for (int v = 0; v < vrings; v++) {
+                d.resetStats(v);
+            }
+            long start = iommu.log().nextSeq();
+            long[] fed = {start};
+            List<io.jvhost.iotlb.IotlbMiss> predictedMisses = new java.util.ArrayList<>();
+            java.util.Random rnd = new java.util.Random(42);
+            Access[] accesses = {Access.READ, Access.WRITE, Access.READ_WRITE};
+            int hits = 0;
+            int missCount = 0;
+            for (int op = 0; op < 300; op++) {
+                int kind = rnd.nextInt(20);
+                if (kind < 15) {
+                    int v = rnd.nextInt(vrings);
+                    long iova = base + rnd.nextInt(pages) * PAGE + rnd.nextInt((int) PAGE);
+                    long len = 1 + rnd.nextInt((int) (2 * PAGE));
+                    if (iova + len > base + pages * PAGE) {
+                        len = base + pages * PAGE - iova;
+                    }
+                    Access a = accesses[rnd.nextInt(3)];
+                    Translation real = d.iovaToVva(v, iova, len, a);
+                    long[] sz = {len};
+                    long vva = model.iovaToVva(v, iova, sz, a.perm());
+                    String what = String.format("op %d: vring %d iova 0x%x len %d %s", op, v, iova, len, a);
+                    assertThat(what + " miss?", real.isMiss(), is(vva == 0));
+                    if (vva != 0) {
+                        hits++;
+                        assertThat(what + " backend address", real.address(), is(vva));
+                        assertThat(what + " length", real.length(), is(len));
+                    } else {
+                        missCount++;
+                    }
+                    io.jvhost.iotlb.IotlbMiss m = model.queue(0).pollMiss();
+                    if (m != null) {
+                        predictedMisses.add(m);
+                        // the frontend receives it and answers (or not): feed its answer to the model
+                        Event got = await(iommu, fed[0], e -> e.type() == Type.MISS);
+                        assertThat(what + ": MISS received", got.iova(), is(m.iova()));
+                        assertThat(what + ": MISS perm", got.perm(), is(m.perm()));
+                        if (got.outcome() == MissOutcome.ANSWERED) {
+                            await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS);
+                        }
+                        feed(model, iommu, fed);
+                    }
+                    assertThat(what + ": no MISS the model did not predict",
+                            iommu.log().since(fed[0]).stream().filter(e -> e.type() == Type.MISS).toList(), empty());
+                } else if (kind < 17) {
+                    int p = rnd.nextInt(pages);
+                    int n = 1 + rnd.nextInt(3);
+                    iommu.invalidate(base + p * PAGE, n * PAGE);
+                    feed(model, iommu, fed);
+                } else if (kind < 19) {
+                    int p = rnd.nextInt(pages);
+                    iommu.update(base + p * PAGE, PAGE);
+                    feed(model, iommu, fed);
+                } else {
+                    // re-map one mapped page with the other permission (unmap sends an INVALIDATE)
+                    int p = rnd.nextInt(pages);
+                    java.util.Optional<VirtualIommu.Mapping> mp = iommu.mappingAt(base + p * PAGE);
+                    if (mp.isPresent()) {
+                        VirtualIommu.Permission now = mp.get().perm();
+                        iommu.unmap(base + p * PAGE, PAGE);
+                        iommu.map(base + p * PAGE, gpa + p * PAGE, PAGE,
+                                now == VirtualIommu.Permission.RW ? VirtualIommu.Permission.RO : VirtualIommu.Permission.RW);
+                        feed(model, iommu, fed);
+                    }
+                }
+            }
+            Thread.sleep(20);
+            List<Event> frontendMisses = iommu.log().since(start).stream().filter(e -> e.type() == Type.MISS).toList();
+            assertThat(frontendMisses.size(), is(predictedMisses.size()));
+            assertThat("the script exercised hits", hits, greaterThan(20));
+            assertThat("and misses", missCount, greaterThan(20));
+            for (int v = 0; v < vrings; v++) {
+                Map<String, Long> st = d.stats(v);
+                assertThat("vring " + v + " iotlb_hits", st.get("iotlb_hits"), is(model.queue(v) instanceof
+                        io.jvhost.iotlb.IotlbCache c ? c.hits() : -1L));
+                assertThat("vring " + v + " iotlb_misses", st.get("iotlb_misses"),
+                        is(((io.jvhost.iotlb.IotlbCache) model.queue(v)).misses()));
+            }
+        }
+    }
+
+    /** Feeds the UPDATE and INVALIDATE messages logged since {@code fed[0]} to the model. */
+    private static void feed(io.jvhost.iotlb.IotlbDevice model, VirtualIommu iommu, long[] fed) {
+        for (Event e : iommu.log().since(fed[0])) {
+            if (e.type() == Type.UPDATE) {
+                assertThat(e.ack(), is(0L));
+                assertThat(model.iotlbMsg(io.jvhost.iotlb.VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), e.perm())),
+                        is(true));
+            } else if (e.type() == Type.INVALIDATE) {
+                model.iotlbMsg(io.jvhost.iotlb.VhostIotlbMsg.invalidate(e.iova(), e.size()));
+            }
+            fed[0] = e.seq() + 1;
+        }
+    }
+
     /** Real kick/call descriptors with jvhost: DPDK's enqueue signals the call descriptor. */
     @Test
     void receiveWaitsOnTheCallDescriptor() throws Exception {
