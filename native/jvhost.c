@@ -25,6 +25,7 @@ static const jvhost_register_fn modules[] = {
 	jvhost_vhost_register,
 	jvhost_ethdev_register,
 	jvhost_iotlb_register,
+	jvhost_bench_register,
 };
 
 int

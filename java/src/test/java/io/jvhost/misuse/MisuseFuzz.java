@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class MisuseFuzz {
     /** Whether to make in-process virtio-user guests (-Djvhost.fuzz.guests=false: not). */
     private static final boolean GUESTS = Boolean.parseBoolean(System.getProperty("jvhost.fuzz.guests", "true"));
+    private static final int MAX_DEVICES = Integer.getInteger("jvhost.fuzz.devices", 40);
     private final SplittableRandom rnd;
     private final Path dir;
     private final List<MbufPool> pools = new ArrayList<>();
@@ -57,6 +58,7 @@ public final class MisuseFuzz {
         expectRefusal(() -> Eal.require());
         try (Eal eal = Eal.start(EalConfig.builder().memoryMb(512).build())) {
             MisuseFuzz f = new MisuseFuzz(seed, dir);
+            f.startWatchdog();
             for (int s = 0; s < sequences; s++) {
                 f.sequence(s);
             }
@@ -76,11 +78,50 @@ public final class MisuseFuzz {
         }
     }
 
+    private final java.util.ArrayDeque<String> recent = new java.util.ArrayDeque<>();
+    private volatile long stepStarted = System.nanoTime();
+
+    /** Dumps the last operations and exits if one call hangs: a hang is a finding too. */
+    private void startWatchdog() {
+        Thread w = new Thread(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (System.nanoTime() - stepStarted > 30_000_000_000L) {
+                    synchronized (recent) {
+                        System.out.println("HANG: a call took over 30 s; last operations:");
+                        recent.forEach(r -> System.out.println("  " + r));
+                    }
+                    Thread.getAllStackTraces().forEach((t, st) -> {
+                        System.out.println("thread " + t.getName());
+                        for (StackTraceElement e : st) {
+                            System.out.println("    at " + e);
+                        }
+                    });
+                    System.out.flush();
+                    Runtime.getRuntime().halt(5);
+                }
+            }
+        }, "fuzz-watchdog");
+        w.setDaemon(true);
+        w.start();
+    }
+
     private void sequence(int s) throws Exception {
         int length = 1 + rnd.nextInt(30);
         for (int i = 0; i < length; i++) {
             int op = rnd.nextInt(100);
             calls++;
+            stepStarted = System.nanoTime();
+            synchronized (recent) {
+                recent.addLast("seq " + s + " op " + op + " ports=" + ports + " guests=" + guests + " pools=" + pools);
+                if (recent.size() > 40) {
+                    recent.removeFirst();
+                }
+            }
             try {
                 step(op);
             } catch (IllegalArgumentException | IllegalStateException | IndexOutOfBoundsException | NullPointerException
@@ -174,7 +215,10 @@ public final class MisuseFuzz {
         } else if (op < 44) {
             VhostUserPort port = pick(ports);
             MbufPool p = pick(pools);
-            if (GUESTS && port != null && p != null && port.isOpen() && port.currentDevice() == null && guests.size() < 3) {
+            // a guest costs up to a second (DPDK's vhost-events thread polls new sockets once a
+            // second): a budget keeps the run's time bounded
+            if (GUESTS && devicesMade < MAX_DEVICES && port != null && p != null && port.isOpen()
+                    && port.currentDevice() == null && guests.size() < 3) {
                 EthPort g = EthPort.virtioUser(port.socket(), 1, rnd.nextBoolean(), p);
                 guests.add(g);
                 devices.add(port.awaitDevice(Duration.ofSeconds(10)));

@@ -34,6 +34,10 @@ public final class ForkedJvm {
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String logging = System.getProperty("java.util.logging.config.file");
+        if (logging != null) {
+            cmd.add("-Djava.util.logging.config.file=" + logging);
+        }
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -149,15 +149,19 @@ class LifecycleTest {
             }
         });
         traffic.start();
-        assertThat(Traffic.pollUntil(10_000, () -> moved.get() > 10_000), equalTo(true));
-        port.close(); // while the other thread is in bursts
-        assertThat(d.isAlive(), equalTo(false));
-        assertThat("destroyDevice ran on the closing thread", destroyThread.get(), equalTo(Thread.currentThread()));
-        long after = moved.get();
-        Thread.sleep(100);
-        assertThat("the data path stopped", moved.get(), equalTo(after));
-        running.set(false);
-        traffic.join();
+        try {
+            assertThat(Traffic.pollUntil(10_000, () -> moved.get() > 10_000), equalTo(true));
+            port.close(); // while the other thread is in bursts
+            assertThat(d.isAlive(), equalTo(false));
+            assertThat("destroyDevice ran on the closing thread", destroyThread.get(), equalTo(Thread.currentThread()));
+            Thread.sleep(50); // a burst that ended before close may still add its count
+            long after = moved.get();
+            Thread.sleep(100);
+            assertThat("the data path stopped", moved.get(), equalTo(after));
+        } finally {
+            running.set(false);
+            traffic.join();
+        }
         assertThat(failure.get(), equalTo(null));
         guest.close();
         assertThrows(IllegalStateException.class, d::features);
