@@ -36,7 +36,8 @@ class ReadmeExampleTest {
         for (int i = 0; i < blocks.size(); i++) {
             String body = blocks.get(i).replace("...", "// ...");
             String source = "import io.jvhost.eal.*;\nimport io.jvhost.mbuf.*;\nimport io.jvhost.vhost.*;\n"
-                    + "import io.jvhost.ethdev.*;\nimport io.jvhost.log.*;\nimport java.nio.file.Path;\n"
+                    + "import io.jvhost.ethdev.*;\nimport io.jvhost.log.*;\nimport io.jvhost.frontend.*;\n"
+                    + "import java.nio.file.Path;\n"
                     + "import java.time.Duration;\n"
                     + "public class Example" + i + " {\n  public static void main(String[] args) throws Exception {\n"
                     + body + "\n  }\n}\n";
