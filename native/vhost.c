@@ -259,7 +259,10 @@ native_vring_stats(JNIEnv *env, jclass clazz, jint vid, jint qid)
 	}
 	if (rte_vhost_vring_stats_get_names(vid, (uint16_t)qid, names, (unsigned int)n) != n ||
 	    rte_vhost_vring_stats_get(vid, (uint16_t)qid, stats, (unsigned int)n) != n) {
-		jvhost_throw(env, jvhost_illegal_state, "vring %d stats of device %d unavailable", qid, vid);
+		/* DPDK 22.11 refuses while the vring's rings are not translated (access_ok false) */
+		jvhost_throw(env, jvhost_illegal_state, "vring %d stats of device %d unavailable: its rings are not "
+			"translated now (e.g. after an IOTLB INVALIDATE, until the data path translates them again)",
+			qid, vid);
 		goto out;
 	}
 	string_class = (*env)->FindClass(env, "java/lang/String");

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 /** The {@code jvhost} command line: {@code java -jar jvhost.jar <command>} or {@code scripts/jvhost <command>}. */
 @Command(name = "jvhost", mixinStandardHelpOptions = true, versionProvider = Main.Versions.class,
         description = "vhost-user ports driven from Java through DPDK's librte_vhost.",
-        subcommands = {ServeCommand.class, DoctorCommand.class, InfoCommand.class, IotlbCommand.class,
+        subcommands = {DemoCommand.class, ServeCommand.class, DoctorCommand.class, InfoCommand.class, IotlbCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,

@@ -88,6 +88,22 @@ class CliIT {
     }
 
     @Test
+    void demoVerifiesEverything() throws Exception {
+        Run r = new Run("demo", "--packets", "600", "--invalidate-every", "150", "--probes", "200");
+        assertThat(r.output, r.exit, equalTo(0));
+        assertThat(r.output, containsString("byte-exact both ways: yes"));
+        assertThat(r.output, containsString("frontend -> backend: 600 frames"));
+        assertThat(r.output, containsString("0 corrupt, 0 dropped (backend enqueued 600)"));
+        assertThat(r.output, containsString("INVALIDATE from the frontend"));
+        assertThat(r.output, containsString("agreed on every translation"));
+        assertThat(r.output, containsString("RESULT: everything verified"));
+        Run plain = new Run("demo", "--packets", "300", "--no-iommu", "--no-mergeable");
+        assertThat(plain.output, plain.exit, equalTo(0));
+        assertThat(plain.output, not(containsString("IOTLB messages")));
+        assertThat(plain.output, containsString("RESULT: everything verified"));
+    }
+
+    @Test
     void doctorChecksTheMachine() throws Exception {
         Run r = new Run("doctor");
         assertThat(r.output, r.exit == 0 || r.exit == 1, equalTo(true));
