@@ -137,6 +137,27 @@ public final class Packet {
         UNSAFE.putInt(head + MbufLayout.PKT_LEN, length);
     }
 
+    /**
+     * Sets a single-segment packet's length without writing its bytes: the bytes past what was
+     * last written are whatever the buffer holds (e.g. a generator that writes only headers, as
+     * dpdk-testpmd's txonly does).
+     *
+     * @param length new length, at most the segment's room (buffer length minus headroom)
+     * @throws IllegalStateException if the packet has several segments
+     */
+    public void setLength(int length) {
+        long m = mbuf();
+        if (segments() != 1) {
+            throw new IllegalStateException("setLength needs a single-segment packet; this one has " + segments());
+        }
+        int room = (UNSAFE.getShort(m + MbufLayout.BUF_LEN) & 0xffff) - (UNSAFE.getShort(m + MbufLayout.DATA_OFF) & 0xffff);
+        if (length < 0 || length > room) {
+            throw new IndexOutOfBoundsException("length " + length + " outside [0, " + room + "]");
+        }
+        UNSAFE.putShort(m + MbufLayout.DATA_LEN, (short) length);
+        UNSAFE.putInt(m + MbufLayout.PKT_LEN, length);
+    }
+
     private static long dataAddress(long m) {
         return UNSAFE.getLong(m + MbufLayout.BUF_ADDR) + (UNSAFE.getShort(m + MbufLayout.DATA_OFF) & 0xffff);
     }
