@@ -121,6 +121,15 @@ public final class TestPmd implements AutoCloseable {
     public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
+        closeStdin();
+    }
+
+    private void closeStdin() {
+        try {
+            stdin.close();
+        } catch (IOException e) {
+            // gone already
+        }
     }
 
     /** @return whether it still runs */
@@ -143,5 +152,6 @@ public final class TestPmd implements AutoCloseable {
                 process.waitFor(10, TimeUnit.SECONDS);
             }
         }
+        closeStdin();
     }
 }
