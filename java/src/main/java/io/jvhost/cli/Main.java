@@ -3,6 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.Jvhost;
 import io.jvhost.NativeLibraryLoadError;
 import java.io.PrintWriter;
+import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "jvhost", mixinStandardHelpOptions = true, versionProvider = Main.Versions.class,
         description = "vhost-user ports driven from Java through DPDK's librte_vhost.",
         subcommands = {DemoCommand.class, ServeCommand.class, DoctorCommand.class, InfoCommand.class, IotlbCommand.class,
-            CommandLine.HelpCommand.class})
+            CommandLine.HelpCommand.class, AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
             description = "print stack traces of errors")

@@ -104,6 +104,28 @@ class CliIT {
     }
 
     @Test
+    void readmeIotlbReplayCommandsAgree() throws Exception {
+        // the README's three replay commands, verbatim, through the jar (scripts/jvhost runs the same)
+        String trace = Path.of(System.getProperty("jvhost.basedir"), "docs/iotlb-traces/pool-cache.trace").toString();
+        Run nativeEngine = new Run("iotlb", "replay", "--engine", "native", trace);
+        Run java = new Run("iotlb", "replay", "--engine", "java", trace);
+        Run fast = new Run("iotlb", "replay", "--engine", "fast", trace);
+        assertThat(nativeEngine.output, nativeEngine.exit, equalTo(0));
+        assertThat(java.output, equalTo(nativeEngine.output));
+        assertThat(fast.exit, equalTo(0));
+        assertThat(nativeEngine.output.isBlank(), equalTo(false));
+    }
+
+    @Test
+    void completionScriptIsGenerated() throws Exception {
+        Run r = new Run("generate-completion");
+        assertThat(r.output, r.exit, equalTo(0));
+        assertThat(r.output, containsString("complete -F"));
+        assertThat(r.output, containsString("serve"));
+        assertThat(r.output, containsString("demo"));
+    }
+
+    @Test
     void doctorChecksTheMachine() throws Exception {
         Run r = new Run("doctor");
         assertThat(r.output, r.exit == 0 || r.exit == 1, equalTo(true));
