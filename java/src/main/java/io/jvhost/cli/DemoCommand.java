@@ -2,14 +2,13 @@ package io.jvhost.cli;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.frontend.IommuMode;
+import io.jvhost.frontend.IotlbModelMirror;
 import io.jvhost.frontend.IotlbLog;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VirtualIommu;
 import io.jvhost.iotlb.IotlbCache;
 import io.jvhost.iotlb.IotlbDevice;
 import io.jvhost.iotlb.IotlbMiss;
-import io.jvhost.iotlb.RteRandom;
-import io.jvhost.iotlb.VhostIotlbMsg;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
 import io.jvhost.mbuf.MbufPool;
@@ -17,7 +16,6 @@ import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
 import io.jvhost.serve.QueueCounters;
 import io.jvhost.vhost.Access;
-import io.jvhost.vhost.MemoryRegion;
 import io.jvhost.vhost.Translation;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
@@ -270,12 +268,8 @@ final class DemoCommand implements Callable<Integer> {
     private boolean modelAgrees(VirtioNetFrontend front, VhostDevice d) throws Exception {
         VirtualIommu iommu = front.iommu();
         int vrings = d.vringCount();
-        IotlbDevice model = IotlbDevice.exact(vrings, new RteRandom(1), 0);
-        List<IotlbDevice.MemoryRegion> table = new ArrayList<>();
-        for (MemoryRegion r : d.memoryRegions()) {
-            table.add(new IotlbDevice.MemoryRegion(r.guestPhysicalAddress(), r.frontendAddress(), r.size(), r.backendAddress()));
-        }
-        model.setMemTable(table);
+        IotlbModelMirror mirror = IotlbModelMirror.of(d, iommu);
+        IotlbDevice model = mirror.model();
         int pages = 12;
         long gpa = front.memory().allocate(pages * PAGE, PAGE);
         long base = 0x7900_0000_0000L;
@@ -285,7 +279,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int v = 0; v < vrings; v++) {
             d.resetStats(v);
         }
-        long[] fed = {iommu.log().nextSeq()};
+        mirror.feed();
         SplittableRandom rnd = new SplittableRandom(seed);
         Access[] accesses = {Access.READ, Access.WRITE, Access.READ_WRITE};
         int agreed = 0;
@@ -314,7 +308,7 @@ final class DemoCommand implements Callable<Integer> {
                 IotlbMiss m = model.queue(0).pollMiss();
                 if (m != null) {
                     missMessages++;
-                    IotlbLog.Event got = await(iommu, fed[0], IotlbLog.Type.MISS);
+                    IotlbLog.Event got = await(iommu, mirror.fedUpTo(), IotlbLog.Type.MISS);
                     if (got == null || got.iova() != m.iova() || got.perm() != m.perm()) {
                         disagreed++;
                         out.printf("  DISAGREE: model predicted MISS 0x%x perm %d, frontend got %s%n", m.iova(), m.perm(), got);
@@ -322,17 +316,17 @@ final class DemoCommand implements Callable<Integer> {
                         await(iommu, got.seq(), IotlbLog.Type.UPDATE);
                     }
                 }
-                feed(model, iommu, fed);
+                mirror.feed();
             } else if (kind < 17) {
                 iommu.invalidate(base + rnd.nextInt(pages) * PAGE, (1 + rnd.nextInt(3)) * PAGE);
-                feed(model, iommu, fed);
+                mirror.feed();
             } else {
                 iommu.update(base + rnd.nextInt(pages) * PAGE, PAGE);
-                feed(model, iommu, fed);
+                mirror.feed();
             }
         }
         Thread.sleep(20);
-        long unexpected = iommu.log().since(fed[0]).stream().filter(e -> e.type() == IotlbLog.Type.MISS).count();
+        long unexpected = iommu.log().since(mirror.fedUpTo()).stream().filter(e -> e.type() == IotlbLog.Type.MISS).count();
         boolean counters = true;
         for (int v = 0; v < vrings; v++) {
             Map<String, Long> st = d.stats(v);
@@ -361,16 +355,5 @@ final class DemoCommand implements Callable<Integer> {
             Thread.sleep(1);
         }
         return null;
-    }
-
-    private static void feed(IotlbDevice model, VirtualIommu iommu, long[] fed) {
-        for (IotlbLog.Event e : iommu.log().since(fed[0])) {
-            if (e.type() == IotlbLog.Type.UPDATE) {
-                model.iotlbMsg(VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), e.perm()));
-            } else if (e.type() == IotlbLog.Type.INVALIDATE) {
-                model.iotlbMsg(VhostIotlbMsg.invalidate(e.iova(), e.size()));
-            }
-            fed[0] = e.seq() + 1;
-        }
     }
 }

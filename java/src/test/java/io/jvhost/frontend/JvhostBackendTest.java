@@ -274,14 +274,7 @@ class JvhostBackendTest {
             VirtualIommu iommu = dev.iommu();
             int vrings = d.vringCount();
             assertThat(vrings, is(4));
-            io.jvhost.iotlb.IotlbDevice model = io.jvhost.iotlb.IotlbDevice.exact(vrings,
-                    new io.jvhost.iotlb.RteRandom(1), 0);
-            List<io.jvhost.iotlb.IotlbDevice.MemoryRegion> table = new java.util.ArrayList<>();
-            for (io.jvhost.vhost.MemoryRegion r : d.memoryRegions()) {
-                table.add(new io.jvhost.iotlb.IotlbDevice.MemoryRegion(r.guestPhysicalAddress(), r.frontendAddress(),
-                        r.size(), r.backendAddress()));
-            }
-            model.setMemTable(table);
+            io.jvhost.iotlb.IotlbDevice model = IotlbModelMirror.of(d, iommu).model();
 
             // 12 probe pages: 0-3 RW, 4-7 RO, 8-9 unmapped, 10-11 RW
             int pages = 12;
