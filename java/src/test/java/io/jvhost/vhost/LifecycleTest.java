@@ -189,6 +189,37 @@ class LifecycleTest {
     }
 
     @Test
+    void frontendRestartsWhileTheBackendSends() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-restart");
+        try (VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).open();
+                io.jvhost.serve.PortServer source = io.jvhost.serve.PortServer.start(List.of(port),
+                        io.jvhost.serve.Mode.SOURCE, pool, 128, 0);
+                PacketBatch rx = PacketBatch.allocate(64)) {
+            for (int restart = 0; restart < 5; restart++) {
+                VhostDevice d;
+                try (EthPort guest = EthPort.virtioUser(port.socket(), 1, true, pool)) {
+                    d = port.awaitDevice(Duration.ofSeconds(10));
+                    long[] got = {0};
+                    assertThat("frames reach restart " + restart, Traffic.pollUntil(10_000, () -> {
+                        got[0] += guest.rxBurst(0, rx);
+                        for (int i = 0; i < rx.count(); i++) {
+                            if (rx.packet(i).length() != 128) {
+                                throw new AssertionError("length " + rx.packet(i).length());
+                            }
+                        }
+                        rx.clear();
+                        return got[0] > 10_000;
+                    }), equalTo(true));
+                } // the guest goes away while the backend is sending to it
+                awaitDead(d);
+            }
+            assertThat(source.isRunning(), equalTo(true));
+            assertThat(source.counters(0, 0).txPackets(), greaterThan(50_000L));
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
     void steadyStateBurstsAllocateNothingOnTheJavaHeap() throws Exception {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (InProcessPair p = InProcessPair.open(1, true, pool); PacketBatch tx = PacketBatch.allocate(32);
