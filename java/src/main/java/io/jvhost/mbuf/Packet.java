@@ -113,10 +113,10 @@ public final class Packet {
     public void setData(byte[] src, int off, int length) {
         long head = mbuf();
         checkRange(off, length, src.length);
-        if (segments() != 1) {
-            throw new IllegalStateException("setData needs a single-segment packet; this one has " + segments());
+        int segs = UNSAFE.getShort(head + MbufLayout.NB_SEGS) & 0xffff;
+        if (segs != 1) {
+            throw new IllegalStateException("setData needs a single-segment packet; this one has " + segs);
         }
-        long pool = UNSAFE.getLong(head + MbufLayout.POOL);
         long m = head;
         int written = 0;
         while (true) {
@@ -128,9 +128,11 @@ public final class Packet {
             if (written == length) {
                 break;
             }
-            long seg = NativeMbuf.appendSegment(pool, head);
+            // the rest goes into segments from the packet's own pool (rare: frames over one mbuf)
+            long seg = NativeMbuf.appendSegment(UNSAFE.getLong(head + MbufLayout.POOL), head);
             if (seg == 0) {
-                throw new IllegalStateException("no mbuf left in the pool for segment " + (segments() + 1));
+                throw new IllegalStateException("no mbuf left in the pool for segment "
+                        + ((UNSAFE.getShort(head + MbufLayout.NB_SEGS) & 0xffff) + 1));
             }
             m = seg;
         }
@@ -147,8 +149,9 @@ public final class Packet {
      */
     public void setLength(int length) {
         long m = mbuf();
-        if (segments() != 1) {
-            throw new IllegalStateException("setLength needs a single-segment packet; this one has " + segments());
+        int segs = UNSAFE.getShort(m + MbufLayout.NB_SEGS) & 0xffff;
+        if (segs != 1) {
+            throw new IllegalStateException("setLength needs a single-segment packet; this one has " + segs);
         }
         int room = (UNSAFE.getShort(m + MbufLayout.BUF_LEN) & 0xffff) - (UNSAFE.getShort(m + MbufLayout.DATA_OFF) & 0xffff);
         if (length < 0 || length > room) {
