@@ -97,6 +97,10 @@ class CliIT {
         assertThat(r.output, containsString("INVALIDATE from the frontend"));
         assertThat(r.output, containsString("agreed on every translation"));
         assertThat(r.output, containsString("RESULT: everything verified"));
+        // an INVALIDATE storm: every mapping, rings included, after every 3 frames back
+        Run storm = new Run("demo", "--packets", "300", "--invalidate-every", "3", "--probes", "0");
+        assertThat(storm.output, storm.exit, equalTo(0));
+        assertThat(storm.output, containsString("0 corrupt, 0 dropped (backend enqueued 300)"));
         Run plain = new Run("demo", "--packets", "300", "--no-iommu", "--no-mergeable");
         assertThat(plain.output, plain.exit, equalTo(0));
         assertThat(plain.output, not(containsString("IOTLB messages")));

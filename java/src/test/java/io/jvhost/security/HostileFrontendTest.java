@@ -185,6 +185,23 @@ class HostileFrontendTest {
                         r.send(VhostUserProtocol.SET_MEM_TABLE, memTable(0, 1L << 62, 0x7000_0000_0000L, 0, 1), raf.getFD());
                     }
                 }
+                case "mem-table-overlapping-regions" -> {
+                    handshake(r);
+                    Path f = dir.resolve("mem");
+                    try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+                        raf.setLength(2 << 20);
+                        ByteBuffer b = ByteBuffer.allocate(8 + 64).order(ByteOrder.LITTLE_ENDIAN);
+                        b.putInt(2).putInt(0);
+                        // two regions over the same guest-physical and frontend addresses
+                        b.putLong(0).putLong(2 << 20).putLong(0x7000_0000_0000L).putLong(0);
+                        b.putLong(1 << 20).putLong(1 << 20).putLong(0x7000_0010_0000L).putLong(0);
+                        r.send(VhostUserProtocol.SET_MEM_TABLE, b.array(), raf.getFD(), raf.getFD());
+                    }
+                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0x1000, 0, 0x7000_0000_1000L, 3, VhostUserProtocol.IOTLB_UPDATE));
+                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(-4096L, 8192, 0x7000_0000_0000L, 3, VhostUserProtocol.IOTLB_UPDATE));
+                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0x2000, 1 << 21, 0x7000_0000_0000L, 3, VhostUserProtocol.IOTLB_UPDATE));
+                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0, -1L, 0, 0, VhostUserProtocol.IOTLB_INVALIDATE));
+                }
                 case "mem-table-too-many-regions" -> {
                     handshake(r);
                     r.send(VhostUserProtocol.SET_MEM_TABLE, memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 200));
@@ -238,7 +255,8 @@ class HostileFrontendTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"truncated-header", "oversized-size", "unknown-request", "short-payload",
-        "fd-where-none-expected", "mem-table-without-fds", "mem-table-huge-region", "mem-table-too-many-regions",
+        "fd-where-none-expected", "mem-table-without-fds", "mem-table-huge-region", "mem-table-overlapping-regions",
+        "mem-table-too-many-regions",
         "ring-outside-memory", "iotlb-zero-and-wrapping", "vring-index-out-of-range", "garbage"})
     void backendSurvivesAndServesTheNextFrontend(String attack) throws Exception {
         int eventsBefore = EVENTS.size();

@@ -76,7 +76,7 @@ class HostileRingsTest {
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"self-loop", "chain-around-the-ring", "next-out-of-range", "outside-memory",
-        "length-4GiB", "avail-index-jumps"})
+        "length-4GiB", "avail-index-jumps", "used-index-jumps"})
     void corruptTransmitRing(String corruption) throws Exception {
         VhostDevice before = port.currentDevice();
         try (VirtioNetFrontend front = VirtioNetFrontend.builder(port.socket()).queuePairs(1).iommu(IommuMode.OFF)
@@ -114,6 +114,12 @@ class HostileRingsTest {
                 case "avail-index-jumps" -> {
                     writeDesc(m, tx, 0, buf, 64, 0, 0);
                     publish(m, tx, 0, 40_000);
+                }
+                case "used-index-jumps" -> {
+                    // the used ring is the backend's to write; a frontend scribbling on it
+                    m.write(tx.usedGpa() + 2, new byte[] {(byte) 0x50, (byte) 0xc3}, 0, 2);
+                    writeDesc(m, tx, 0, buf, 64, 0, 0);
+                    publish(m, tx, 0, 1);
                 }
                 default -> throw new IllegalArgumentException(corruption);
             }
