@@ -84,32 +84,19 @@ final class InProcessPair implements AutoCloseable {
 
     /** Guest transmits, jvhost dequeues: every packet arrives once, in order, byte-exact. */
     void guestToBackend(MbufPool txPool, MbufPool rxPool, int queue, int firstSeq, int[] sizes) {
-        try (PacketBatch tx = PacketBatch.allocate(32); PacketBatch rx = PacketBatch.allocate(64)) {
-            int[] sent = {0};
-            int[] received = {0};
-            boolean done = Traffic.pollUntil(30_000, () -> {
-                if (tx.isEmpty() && sent[0] < sizes.length) {
-                    int n = Math.min(32, sizes.length - sent[0]);
-                    Traffic.fill(txPool, tx, firstSeq + sent[0], java.util.Arrays.copyOfRange(sizes, sent[0], sent[0] + n));
-                    sent[0] += n;
-                }
-                guest.txBurst(queue, tx);
-                device.dequeue(queue, rxPool, rx);
-                for (int i = 0; i < rx.count(); i++) {
-                    assertThat(Traffic.mismatch(rx.packet(i), firstSeq + received[0], sizes[received[0]]), nullValue());
-                    received[0]++;
-                }
-                rx.clear();
-                return received[0] == sizes.length;
-            });
-            if (!done) {
-                throw new AssertionError("guest to backend: " + received[0] + " of " + sizes.length + " received");
-            }
-        }
+        transfer("guest to backend", txPool, firstSeq, sizes, tx -> guest.txBurst(queue, tx),
+                rx -> device.dequeue(queue, rxPool, rx));
     }
 
     /** jvhost enqueues, the guest receives: every packet arrives once, in order, byte-exact. */
     void backendToGuest(MbufPool txPool, int queue, int firstSeq, int[] sizes) {
+        transfer("backend to guest", txPool, firstSeq, sizes, tx -> device.enqueue(queue, tx),
+                rx -> guest.rxBurst(queue, rx));
+    }
+
+    /** Sends the sizes' packets through {@code send} and checks each arriving through {@code receive}. */
+    private static void transfer(String direction, MbufPool txPool, int firstSeq, int[] sizes,
+            java.util.function.Consumer<PacketBatch> send, java.util.function.Consumer<PacketBatch> receive) {
         try (PacketBatch tx = PacketBatch.allocate(32); PacketBatch rx = PacketBatch.allocate(64)) {
             int[] sent = {0};
             int[] received = {0};
@@ -119,8 +106,8 @@ final class InProcessPair implements AutoCloseable {
                     Traffic.fill(txPool, tx, firstSeq + sent[0], java.util.Arrays.copyOfRange(sizes, sent[0], sent[0] + n));
                     sent[0] += n;
                 }
-                device.enqueue(queue, tx);
-                guest.rxBurst(queue, rx);
+                send.accept(tx);
+                receive.accept(rx);
                 for (int i = 0; i < rx.count(); i++) {
                     assertThat(Traffic.mismatch(rx.packet(i), firstSeq + received[0], sizes[received[0]]), nullValue());
                     received[0]++;
@@ -129,7 +116,7 @@ final class InProcessPair implements AutoCloseable {
                 return received[0] == sizes.length;
             });
             if (!done) {
-                throw new AssertionError("backend to guest: " + received[0] + " of " + sizes.length + " received");
+                throw new AssertionError(direction + ": " + received[0] + " of " + sizes.length + " received");
             }
         }
     }
