@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
 # Full-size fault cycles for docs/reliability.md: one 'jvhost serve --mode sink' and N dpdk-testpmd
 # virtio-user frontends in a row, each transmitting and then ended, every other one with SIGKILL
-# mid-burst. serve's open fds and RSS are sampled every 100 cycles; at the end serve must still
-# accept a frontend, stop on SIGINT with status 0, and have counted packets.
+# mid-burst. serve's open fds and memory are sampled every 100 cycles; at the end serve must still
+# have seen every frontend come and go, stop on SIGTERM with status 0, and have counted packets.
 #
-#   scripts/cycles.sh [CYCLES]        (default 1000; about a second per cycle)
+#   scripts/cycles.sh [--client] [CYCLES]   (default 1000)
+#
+# Server mode (default): serve listens, each testpmd connects (about 0.5 s a cycle).
+# --client: each testpmd listens (virtio-user server=1) and serve connects; after a frontend dies,
+# DPDK's vhost reconnect thread retries once a second, so a cycle costs about 1.5 s.
+#
+# Memory is split so growth can be attributed: RSS and its anonymous / file / shmem parts and
+# hugetlb pages from /proc/PID/status, and the JVM's own view (Java heap used and committed, and the
+# Native Memory Tracking total committed) from jcmd. NMT's summary diff against cycle 0 is
+# written at the end.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+client=0
+if [ "${1:-}" = "--client" ]; then client=1; shift; fi
 cycles=${1:-1000}
 bash "$repo/scripts/setup.sh" --quiet
 (cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -Djvhost.setup.skip=true package) >/dev/null
@@ -15,32 +26,49 @@ dir=$(mktemp -d /tmp/jvhost-cycles.XXXXXX)
 sock=$dir/vhost.sock
 out=$repo/target/cycles
 mkdir -p "$out"
-java -jar "$jar" serve --socket "$sock" --mode sink --stats-period 0 > "$dir/serve.log" 2>&1 &
+mode=server; [ $client -eq 1 ] && mode=client
+result=$out/result-$mode.txt
+serve_args=(serve --socket "$sock" --mode sink --stats-period 0)
+vdev="net_virtio_user0,path=$sock"
+if [ $client -eq 1 ]; then serve_args+=(--client); vdev="$vdev,server=1"; fi
+java -XX:NativeMemoryTracking=summary -jar "$jar" "${serve_args[@]}" > "$dir/serve.log" 2>&1 &
 serve=$!
 trap 'kill -9 $serve 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 1 100); do [ -S "$sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q "jvhost serve:" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
+sleep 1
 sample() {
-    printf '%6d %6d %8d\n' "$1" "$(ls /proc/$serve/fd | wc -l)" "$(awk '/VmRSS/ {print $2}' /proc/$serve/status)"
+    local heap nmt
+    heap=$(jcmd $serve GC.heap_info 2>/dev/null | sed -n 's/.*heap *total \([0-9]*\)K, used \([0-9]*\)K.*/\2\/\1/p' | head -n 1)
+    nmt=$(jcmd $serve VM.native_memory summary 2>/dev/null | sed -n 's/^Total: .*committed=\([0-9]*\)KB.*/\1/p' | head -n 1)
+    st() { awk -v k="$1:" '$1 == k {print $2}' /proc/$serve/status; }
+    printf '%6d %5d %8d %8d %8d %8d %8d %15s %8s\n' "$1" "$(ls /proc/$serve/fd | wc -l)" \
+        "$(st VmRSS)" "$(st RssAnon)" "$(st RssFile)" "$(st RssShmem)" "$(st HugetlbPages)" "$heap" "$nmt"
 }
-echo "cycle    fds  RSS(kB)" | tee "$out/result.txt"
-sample 0 | tee -a "$out/result.txt"
+echo "mode: $mode" | tee "$result"
+echo " cycle   fds  RSS(kB) anon(kB) file(kB) shmem(kB) huge(kB) heap used/comm(kB) NMT(kB)" | tee -a "$result"
+jcmd $serve VM.native_memory baseline >/dev/null
+sample 0 | tee -a "$result"
 for i in $(seq 1 "$cycles"); do
     dpdk-testpmd --lcores '0@0,1@1' --no-huge -m 256 --no-pci --file-prefix="jvhost-cyc-$$" \
-        --vdev "net_virtio_user0,path=$sock" -- --forward-mode=txonly --auto-start --stats-period 10 --total-num-mbufs=8192 \
+        --vdev "$vdev" -- --forward-mode=txonly --auto-start --stats-period 10 --total-num-mbufs=8192 \
         > "$dir/tp.log" 2>&1 &
     tp=$!
-    # until serve has seen this frontend connect, then a moment of traffic
+    # until serve has seen this frontend connect (client mode: up to the 1 s reconnect timer)
     for _ in $(seq 1 500); do
         [ "$(grep -c 'frontend connected' "$dir/serve.log" || true)" -ge "$i" ] && break
         sleep 0.02
     done
+    [ "$(grep -c 'frontend connected' "$dir/serve.log" || true)" -ge "$i" ] \
+        || { echo "cycle $i: frontend never connected"; tail "$dir/tp.log" "$dir/serve.log"; exit 1; }
     sleep 0.3
     if [ $((i % 2)) -eq 0 ]; then kill -9 $tp; else kill -TERM $tp; fi
     wait $tp 2>/dev/null || true
     rm -rf "/var/run/dpdk/jvhost-cyc-$$"
+    if [ $client -eq 1 ]; then rm -f "$sock"; fi
     kill -0 $serve 2>/dev/null || { echo "serve died at cycle $i"; cat "$dir/serve.log"; exit 1; }
-    if [ $((i % 100)) -eq 0 ]; then sample "$i" | tee -a "$out/result.txt"; fi
+    if [ $((i % 100)) -eq 0 ]; then sample "$i" | tee -a "$result"; fi
 done
+jcmd $serve VM.native_memory summary.diff > "$out/nmt-diff-$mode.txt" 2>&1 || true
 # background jobs of a script ignore SIGINT (POSIX), and the JVM keeps it ignored: TERM
 kill -TERM $serve
 status=0; wait $serve || status=$?
@@ -50,5 +78,5 @@ gone=$(grep -c "frontend gone" "$dir/serve.log" || true)
     echo "serve exit status $status after $cycles cycles (every other frontend SIGKILLed mid-burst)"
     echo "frontends seen: $connected connected, $gone gone"
     grep "port0 q0: rx" "$dir/serve.log" | tail -n 1
-} | tee -a "$out/result.txt"
+} | tee -a "$result"
 [ "$status" -eq 0 ] && [ "$connected" -eq "$cycles" ] && [ "$gone" -eq "$cycles" ]
