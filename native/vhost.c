@@ -299,6 +299,17 @@ native_vring_stats_reset(JNIEnv *env, jclass clazz, jint vid, jint qid)
 	return rte_vhost_vring_stats_reset(vid, (uint16_t)qid);
 }
 
+/*
+ * A polling backend asks the frontend not to kick on every burst (VRING_USED_F_NO_NOTIFY), as
+ * DPDK's net_vhost does in its new_device; DPDK keeps the choice and re-applies it when the vring
+ * is enabled again.
+ */
+static jint JNICALL
+native_enable_guest_notification(JNIEnv *env, jclass clazz, jint vid, jint qid, jboolean enable)
+{
+	return rte_vhost_enable_guest_notification(vid, (uint16_t)qid, enable ? 1 : 0);
+}
+
 /* --- address translation --------------------------------------------------------------------- */
 
 /* Returns the VVA and stores the mapped length in out[0]; 0 with out[0] = 0 on a miss. */
@@ -436,6 +447,7 @@ static const JNINativeMethod methods[] = {
 	{ "vringInfo", "(II)[J", (void *)native_vring_info },
 	{ "vringStats", "(II)[Ljava/lang/Object;", (void *)native_vring_stats },
 	{ "vringStatsReset", "(II)I", (void *)native_vring_stats_reset },
+	{ "enableGuestNotification", "(IIZ)I", (void *)native_enable_guest_notification },
 	{ "gpaToVva", "(IJJ[J)J", (void *)native_gpa_to_vva },
 	{ "iovaToVva", "(IIJJI[J)J", (void *)native_iova_to_vva },
 	{ "readMemory", "(IJ[BII)I", (void *)native_read_memory },

@@ -50,6 +50,8 @@ public final class NativeVhost {
 
     public static native int vringStatsReset(int vid, int vring);
 
+    public static native int enableGuestNotification(int vid, int vring, boolean enable);
+
     public static native long gpaToVva(int vid, long gpa, long len, long[] mapped);
 
     public static native long iovaToVva(int vid, int vring, long iova, long len, int perm, long[] mapped);

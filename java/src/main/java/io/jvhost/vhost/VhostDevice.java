@@ -181,6 +181,31 @@ public final class VhostDevice {
         }
     }
 
+    /**
+     * Asks the frontend to kick, or not, when it adds buffers to a vring
+     * (rte_vhost_enable_guest_notification: clears or sets VRING_USED_F_NO_NOTIFY in the used
+     * ring). DPDK keeps the choice and applies it again when the vring is re-enabled. Ports are
+     * opened with notifications off unless {@link VhostUserPort.Builder#guestNotifications} says
+     * otherwise.
+     *
+     * @param vring a vring index
+     * @param enable ask for kicks
+     * @throws VhostException if DPDK refuses (the vring is not set up, or its rings are not
+     *     translated yet)
+     */
+    public void guestNotifications(int vring, boolean enable) {
+        checkVring(vring);
+        int rc;
+        synchronized (viewLock) {
+            checkView();
+            rc = NativeVhost.enableGuestNotification(vid, vring, enable);
+        }
+        if (rc != 0) {
+            throw new VhostException("rte_vhost_enable_guest_notification(" + vid + ", " + vring + ", " + enable
+                    + ") failed (" + rc + "): vring not ready", List.of());
+        }
+    }
+
     // --- address translation -------------------------------------------------------------------
 
     /**

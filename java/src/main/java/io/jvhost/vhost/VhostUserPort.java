@@ -54,6 +54,7 @@ public final class VhostUserPort implements AutoCloseable {
     private final boolean client;
     private final long flags;
     private final int maxQueuePairs;
+    private final boolean guestNotifications;
     private final VhostListener listener;
     private final Map<Integer, VhostDevice> devices = new ConcurrentHashMap<>();
     private volatile VhostDevice current;
@@ -66,6 +67,7 @@ public final class VhostUserPort implements AutoCloseable {
         this.client = b.client;
         this.flags = b.flags();
         this.maxQueuePairs = b.maxQueuePairs;
+        this.guestNotifications = b.guestNotifications;
         this.listener = b.listener;
     }
 
@@ -248,6 +250,7 @@ public final class VhostUserPort implements AutoCloseable {
         private long disable;
         private Long protocolFeatures;
         private int maxQueuePairs = 1;
+        private boolean guestNotifications;
         private VhostListener listener = new VhostListener() { };
 
         private Builder(Path socket) {
@@ -386,6 +389,21 @@ public final class VhostUserPort implements AutoCloseable {
         }
 
         /**
+         * Whether frontends should kick (notify) when they add buffers. Off by default, as in
+         * DPDK's {@code net_vhost}: jvhost polls its vrings, and a kick costs the frontend a system
+         * call per burst. When off, every
+         * vring of a new device gets VRING_USED_F_NO_NOTIFY before {@link VhostListener#newDevice}
+         * runs; {@link VhostDevice#guestNotifications} changes it per vring.
+         *
+         * @param on ask frontends to kick
+         * @return this
+         */
+        public Builder guestNotifications(boolean on) {
+            this.guestNotifications = on;
+            return this;
+        }
+
+        /**
          * @param listener receives device events
          * @return this
          */
@@ -504,6 +522,14 @@ public final class VhostUserPort implements AutoCloseable {
             VhostDevice device = new VhostDevice(port, vid);
             synchronized (DEVICES) {
                 DEVICES[vid] = device;
+            }
+            if (!port.guestNotifications) {
+                for (int i = 0; i < device.vringCount(); i++) {
+                    // refused only for a vring not set up yet; DPDK then keeps the frontend's default
+                    if (NativeVhost.enableGuestNotification(vid, i, false) != 0) {
+                        LOG.log(System.Logger.Level.DEBUG, "vring {0} of device {1}: notifications left on", i, vid);
+                    }
+                }
             }
             port.deviceAdded(device);
             callListener(port, "newDevice", false, () -> port.listener.newDevice(device));
