@@ -28,7 +28,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Not thread-safe. Lookups ({@link #cacheFind}, {@link #iovaToVva} on a hit) make no garbage.
  */
-public final class FastIotlbCache implements Iotlb {
+public final class FastIotlbCache extends ModelIotlb {
     /** Chooses the cache entry to evict when the pool is full. */
     @FunctionalInterface
     public interface EvictionPolicy {
@@ -58,7 +58,6 @@ public final class FastIotlbCache implements Iotlb {
 
     private final int poolSize;
     private final EvictionPolicy eviction;
-    private final BackendChannel channel;
 
     // cache, sorted by start (unsigned); "keys" are values ^ FLIP, so signed order is unsigned order
     private final long[] startKey;
@@ -75,9 +74,6 @@ public final class FastIotlbCache implements Iotlb {
     private final TreeMap<Long, int[]> pending = new TreeMap<>();
     private int pendingCount;
 
-    private final long[] tmpSize = new long[1];
-    private long hits;
-    private long misses;
 
     /** DPDK's pool size, FIFO eviction, a fresh channel. */
     public FastIotlbCache() {
@@ -90,12 +86,12 @@ public final class FastIotlbCache implements Iotlb {
      * @param channel where MISS messages go
      */
     public FastIotlbCache(int poolSize, EvictionPolicy eviction, BackendChannel channel) {
+        super(channel);
         if (poolSize < 1) {
             throw new IllegalArgumentException("poolSize must be at least 1, not " + poolSize);
         }
         this.poolSize = poolSize;
         this.eviction = Objects.requireNonNull(eviction, "eviction");
-        this.channel = Objects.requireNonNull(channel, "channel");
         startKey = new long[poolSize];
         endKey = new long[poolSize];
         maxEndKey = new long[poolSize];
@@ -355,44 +351,6 @@ public final class FastIotlbCache implements Iotlb {
     }
 
     @Override
-    public long iovaToVva(long iova, long[] size, int perm) {
-        Perm.check(perm);
-        if (size[0] == 0) {
-            return 0;
-        }
-        tmpSize[0] = size[0];
-        long vva = cacheFind(iova, tmpSize, perm);
-        if (tmpSize[0] == size[0]) {
-            hits++;
-            return vva;
-        }
-        misses++;
-        iova += tmpSize[0];
-        if (!pendingMiss(iova, perm)) {
-            pendingInsert(iova, perm);
-            if (!channel.send(new IotlbMiss(iova, perm))) {
-                pendingRemove(iova, 1, perm);
-            }
-        }
-        return 0;
-    }
-
-    @Override
-    public IotlbMiss pollMiss() {
-        return channel.poll();
-    }
-
-    @Override
-    public void disconnectFrontend() {
-        channel.disconnect();
-    }
-
-    /** @return the channel MISS messages go to */
-    public BackendChannel channel() {
-        return channel;
-    }
-
-    @Override
     public List<IotlbEntry> cacheEntries() {
         List<IotlbEntry> list = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
@@ -428,16 +386,6 @@ public final class FastIotlbCache implements Iotlb {
     @Override
     public int poolSize() {
         return poolSize;
-    }
-
-    /** @return lookups by {@link #iovaToVva} that hit */
-    public long hits() {
-        return hits;
-    }
-
-    /** @return lookups by {@link #iovaToVva} that missed */
-    public long misses() {
-        return misses;
     }
 
     @Override

@@ -28,7 +28,7 @@ import java.util.function.LongSupplier;
  *
  * <p>Not thread-safe. Operations cost what DPDK's cost: O(n) in the number of entries.
  */
-public final class IotlbCache implements Iotlb {
+public final class IotlbCache extends ModelIotlb {
     private static final class Node {
         long iova;
         long uaddr;
@@ -38,13 +38,9 @@ public final class IotlbCache implements Iotlb {
 
     private final int poolSize;
     private final LongSupplier rand;
-    private final BackendChannel channel;
     private final ArrayList<Node> cache = new ArrayList<>();
     private final ArrayList<Node> pending = new ArrayList<>();
     private final ArrayList<Node> free = new ArrayList<>();
-    private final long[] tmpSize = new long[1];
-    private long hits;
-    private long misses;
 
     /** DPDK's pool size, a fresh channel, {@code rte_rand} state 0 of a generator seeded at random. */
     public IotlbCache() {
@@ -57,12 +53,12 @@ public final class IotlbCache implements Iotlb {
      * @param channel where MISS messages go
      */
     public IotlbCache(int poolSize, LongSupplier rand, BackendChannel channel) {
+        super(channel);
         if (poolSize < 1) {
             throw new IllegalArgumentException("poolSize must be at least 1, not " + poolSize);
         }
         this.poolSize = poolSize;
         this.rand = Objects.requireNonNull(rand, "rand");
-        this.channel = Objects.requireNonNull(channel, "channel");
         for (int i = 0; i < poolSize; i++) {
             free.add(new Node());
         }
@@ -263,45 +259,6 @@ public final class IotlbCache implements Iotlb {
     }
 
     @Override
-    public long iovaToVva(long iova, long[] size, int perm) {
-        Perm.check(perm);
-        if (size[0] == 0) {
-            return 0;
-        }
-        tmpSize[0] = size[0];
-        long vva = cacheFind(iova, tmpSize, perm);
-        if (tmpSize[0] == size[0]) {
-            hits++;
-            return vva;
-        }
-        misses++;
-        iova += tmpSize[0];
-        if (!pendingMiss(iova, perm)) {
-            pendingInsert(iova, perm);
-            if (!channel.send(new IotlbMiss(iova, perm))) {
-                // "IOTLB miss req failed for IOVA"
-                pendingRemove(iova, 1, perm);
-            }
-        }
-        return 0;
-    }
-
-    @Override
-    public IotlbMiss pollMiss() {
-        return channel.poll();
-    }
-
-    @Override
-    public void disconnectFrontend() {
-        channel.disconnect();
-    }
-
-    /** @return the channel MISS messages go to */
-    public BackendChannel channel() {
-        return channel;
-    }
-
-    @Override
     public List<IotlbEntry> cacheEntries() {
         List<IotlbEntry> list = new ArrayList<>(cache.size());
         for (Node n : cache) {
@@ -332,16 +289,6 @@ public final class IotlbCache implements Iotlb {
     @Override
     public int poolSize() {
         return poolSize;
-    }
-
-    /** @return lookups by {@link #iovaToVva} that hit ({@code stats.iotlb_hits}) */
-    public long hits() {
-        return hits;
-    }
-
-    /** @return lookups by {@link #iovaToVva} that missed ({@code stats.iotlb_misses}) */
-    public long misses() {
-        return misses;
     }
 
     @Override
