@@ -455,43 +455,65 @@ native_dropped_requests(JNIEnv *env, jclass clazz, jlong handle)
 	return n;
 }
 
+/*
+ * A growing array of jlong filled under a lock, where nothing may throw, and turned into a
+ * long[] after it is released. A failed allocation is remembered and reported at the end.
+ */
+struct jlong_buf {
+	jlong *v;
+	size_t n, cap;
+	int failed;
+};
+
+static void
+jlong_buf_push(struct jlong_buf *b, const jlong *vals, size_t k)
+{
+	if (b->failed)
+		return;
+	if (b->n + k > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		jlong *grown = realloc(b->v, cap * sizeof(jlong));
+
+		if (grown == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->v = grown;
+		b->cap = cap;
+	}
+	memcpy(b->v + b->n, vals, k * sizeof(jlong));
+	b->n += k;
+}
+
+static jlongArray
+jlong_buf_finish(JNIEnv *env, struct jlong_buf *b, const char *what)
+{
+	jlongArray result = NULL;
+
+	if (b->failed)
+		jvhost_throw(env, jvhost_out_of_memory, "%s", what);
+	else if ((result = (*env)->NewLongArray(env, (jsize)b->n)) != NULL)
+		(*env)->SetLongArrayRegion(env, result, 0, (jsize)b->n, b->v);
+	free(b->v);
+	return result;
+}
+
 /* (iova, uaddr, size, perm) per cache entry, in list order, under the IOTLB read lock. */
 static jlongArray JNICALL
 native_cache_entries(JNIEnv *env, jclass clazz, jlong handle, jint vq)
 {
 	struct vhost_virtqueue *v = vq_of(handle, vq);
 	struct iotlb_entry *node;
-	jlong *out;
-	jlongArray result = NULL;
-	size_t n = 0, cap = 64;
+	struct jlong_buf b = { 0 };
 
-	out = malloc(cap * 4 * sizeof(jlong));
-	if (out == NULL) {
-		jvhost_throw(env, jvhost_out_of_memory, "cache entries");
-		return NULL;
-	}
 	vhost_user_iotlb_rd_lock(v);
 	for (node = (void *)TAILQ_FIRST(&v->iotlb_list); node != NULL; node = TAILQ_NEXT(node, next)) {
-		if (n == cap) {
-			jlong *grown = realloc(out, cap * 2 * 4 * sizeof(jlong));
+		jlong e[4] = { (jlong)node->iova, (jlong)node->uaddr, (jlong)node->size, (jlong)node->perm };
 
-			if (grown == NULL)
-				break;
-			out = grown;
-			cap *= 2;
-		}
-		out[n * 4] = (jlong)node->iova;
-		out[n * 4 + 1] = (jlong)node->uaddr;
-		out[n * 4 + 2] = (jlong)node->size;
-		out[n * 4 + 3] = (jlong)node->perm;
-		n++;
+		jlong_buf_push(&b, e, 4);
 	}
 	vhost_user_iotlb_rd_unlock(v);
-	result = (*env)->NewLongArray(env, (jsize)(n * 4));
-	if (result != NULL)
-		(*env)->SetLongArrayRegion(env, result, 0, (jsize)(n * 4), out);
-	free(out);
-	return result;
+	return jlong_buf_finish(env, &b, "IOTLB cache entries");
 }
 
 /* (iova, perm) per pending entry, in list order, under the pending lock. */
@@ -500,36 +522,17 @@ native_pending_entries(JNIEnv *env, jclass clazz, jlong handle, jint vq)
 {
 	struct vhost_virtqueue *v = vq_of(handle, vq);
 	struct iotlb_entry *node;
-	jlong *out;
-	jlongArray result = NULL;
-	size_t n = 0, cap = 64;
+	struct jlong_buf b = { 0 };
 
-	out = malloc(cap * 2 * sizeof(jlong));
-	if (out == NULL) {
-		jvhost_throw(env, jvhost_out_of_memory, "pending entries");
-		return NULL;
-	}
 	rte_rwlock_read_lock(&v->iotlb_pending_lock);
 	for (node = (void *)TAILQ_FIRST(&v->iotlb_pending_list); node != NULL;
 			node = TAILQ_NEXT(node, next)) {
-		if (n == cap) {
-			jlong *grown = realloc(out, cap * 2 * 2 * sizeof(jlong));
+		jlong e[2] = { (jlong)node->iova, (jlong)node->perm };
 
-			if (grown == NULL)
-				break;
-			out = grown;
-			cap *= 2;
-		}
-		out[n * 2] = (jlong)node->iova;
-		out[n * 2 + 1] = (jlong)node->perm;
-		n++;
+		jlong_buf_push(&b, e, 2);
 	}
 	rte_rwlock_read_unlock(&v->iotlb_pending_lock);
-	result = (*env)->NewLongArray(env, (jsize)(n * 2));
-	if (result != NULL)
-		(*env)->SetLongArrayRegion(env, result, 0, (jsize)(n * 2), out);
-	free(out);
-	return result;
+	return jlong_buf_finish(env, &b, "IOTLB pending entries");
 }
 
 /* [iotlb_cache_nr, free pool entries, iotlb_hits, iotlb_misses] */
