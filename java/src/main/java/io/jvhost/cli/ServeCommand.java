@@ -65,6 +65,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--mbufs", paramLabel = "N", description = "mbuf pool size (default: ${DEFAULT-VALUE})")
     int mbufs = 16384;
 
+    @Option(names = "--cpu", paramLabel = "CPU", split = ",", description = "pin the serving thread (only it, like a"
+            + " DPDK forwarding lcore) to these CPUs, e.g. 0 or 2,3 (default: not pinned)")
+    int[] cpus;
+
     @Mixin
     EalOptions eal;
 
@@ -100,7 +104,7 @@ final class ServeCommand implements Callable<Integer> {
                     sockets, client ? " (client)" : "", iommu ? " with IOMMU" : "", queues, running.dpdkVersion());
             out.flush();
             long started = System.nanoTime();
-            PortServer server = PortServer.start(ports, m, pool, size, rate).holdNanos((long) (holdMs * 1e6));
+            PortServer server = PortServer.start(ports, m, pool, size, rate, cpus).holdNanos((long) (holdMs * 1e6));
             try {
                 Snapshot last = new Snapshot(server, started);
                 long periodNanos = (long) (statsPeriod * 1e9);

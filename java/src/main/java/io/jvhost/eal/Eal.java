@@ -251,6 +251,28 @@ public final class Eal implements AutoCloseable {
     }
 
     /**
+     * Pins the calling thread to CPUs ({@code sched_setaffinity}), as DPDK pins an lcore: for a
+     * busy-polling data-path thread, so that the JVM's other threads (JIT, GC, DPDK's vhost-events
+     * thread) do not share its CPU unless the scheduler has nowhere else to put them. Only this
+     * thread changes; threads it starts later inherit the set.
+     *
+     * @param cpus CPU numbers, at least one
+     * @throws IllegalArgumentException if the list is empty, or names no CPU this process may use
+     *     (see {@code taskset}, cgroup cpusets), or a CPU number outside 0..1023
+     */
+    public static void pinCurrentThread(int... cpus) {
+        NativeLoader.load();
+        if (cpus.length == 0) {
+            throw new IllegalArgumentException("no CPU to pin to");
+        }
+        int rc = NativeEal.setAffinity(cpus.clone());
+        if (rc != 0) {
+            throw new IllegalArgumentException("cannot pin thread '" + Thread.currentThread().getName() + "' to CPUs "
+                    + java.util.Arrays.toString(cpus) + ": " + NativeEal.strerror(-rc));
+        }
+    }
+
+    /**
      * Registers the calling thread with DPDK ({@code rte_thread_register}), giving it an lcore id.
      *
      * @return the registration; close it on this thread to release the lcore

@@ -41,8 +41,12 @@ public final class PortServer implements AutoCloseable {
     private final Thread thread;
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean running = true;
+    private final int[] cpus;
+    private volatile IllegalArgumentException pinFailure;
+    private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
 
-    private PortServer(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps) {
+    private PortServer(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps, int[] cpus) {
+        this.cpus = cpus == null ? null : cpus.clone();
         this.ports = List.copyOf(ports);
         this.mode = mode;
         this.pool = pool;
@@ -77,6 +81,24 @@ public final class PortServer implements AutoCloseable {
      * @return the running server
      */
     public static PortServer start(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps) {
+        return start(ports, mode, pool, packetSize, ratePps, null);
+    }
+
+    /**
+     * Starts serving from a thread pinned to {@code cpus}, like a DPDK forwarding lcore (see
+     * {@link Eal#pinCurrentThread}); the JVM's other threads keep theirs.
+     *
+     * @param ports the ports (exactly two for {@link Mode#FORWARD})
+     * @param mode what to do
+     * @param pool where packets' mbufs come from
+     * @param packetSize for {@link Mode#SOURCE}: frame length in bytes, 60 to the pool's data room
+     * @param ratePps for {@link Mode#SOURCE}: packets per second per port and queue pair, 0 for as fast as possible
+     * @param cpus CPUs for the serving thread, or null to leave it unpinned
+     * @return the running server
+     * @throws IllegalArgumentException if the thread cannot be pinned to {@code cpus}
+     */
+    public static PortServer start(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps,
+            int[] cpus) {
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(pool, "pool");
         if (ports.isEmpty()) {
@@ -92,8 +114,24 @@ public final class PortServer implements AutoCloseable {
         if (ratePps < 0) {
             throw new IllegalArgumentException("rate must not be negative: " + ratePps);
         }
-        PortServer s = new PortServer(ports, mode, pool, packetSize, ratePps);
+        PortServer s = new PortServer(ports, mode, pool, packetSize, ratePps, cpus);
         s.thread.start();
+        boolean interrupted = false;
+        while (true) {
+            try {
+                s.started.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (s.pinFailure != null) {
+            s.close(); // the thread has ended without touching a port
+            throw s.pinFailure;
+        }
         return s;
     }
 
@@ -153,6 +191,16 @@ public final class PortServer implements AutoCloseable {
     }
 
     private void run() {
+        try {
+            if (cpus != null) {
+                Eal.pinCurrentThread(cpus);
+            }
+        } catch (IllegalArgumentException e) {
+            pinFailure = e;
+            return;
+        } finally {
+            started.countDown();
+        }
         try (LcoreRegistration lcore = Eal.require().registerThread()) {
             long start = System.nanoTime();
             long[] sent = new long[ports.size() * queuePairs];

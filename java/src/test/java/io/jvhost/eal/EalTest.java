@@ -52,6 +52,32 @@ class EalTest {
     }
 
     @Test
+    void pinningChangesOnlyTheCallingThread() throws Exception {
+        int[] process = NativeEal.affinity();
+        int last = process[process.length - 1];
+        AtomicReference<Object> pinned = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            Eal.pinCurrentThread(last);
+            pinned.set(NativeEal.affinity());
+        });
+        t.start();
+        t.join();
+        assertThat((int[]) pinned.get(), equalTo(new int[] {last}));
+        assertThat("the caller is untouched", NativeEal.affinity(), equalTo(process));
+    }
+
+    @Test
+    void pinningToNoUsableCpuIsRefused() throws Exception {
+        int[] process = NativeEal.affinity();
+        assertThrows(IllegalArgumentException.class, Eal::pinCurrentThread);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Eal.pinCurrentThread(1000));
+        assertThat(e.getMessage(), containsString("1000"));
+        assertThrows(IllegalArgumentException.class, () -> Eal.pinCurrentThread(-1));
+        assertThrows(IllegalArgumentException.class, () -> Eal.pinCurrentThread(5000));
+        assertThat("a refused pin leaves the thread as it was", NativeEal.affinity(), equalTo(process));
+    }
+
+    @Test
     void registeredThreadGetsAnLcoreAndGivesItBack() throws Exception {
         Eal eal = SharedEal.get();
         AtomicReference<Object> result = new AtomicReference<>();
