@@ -9,8 +9,14 @@ frontend's packet rate for both and their ratio:
   tx    backend sends    -> frontend rxonly   (jvhost --mode source   | testpmd txonly)
   loop  frontend io      <-> backend echoes   (jvhost --mode loopback | testpmd io)
 
+and the same three with the IOMMU on (rx-iommu, tx-iommu, loop-iommu): testpmd's virtio-user has no
+IOMMU, so there the frontend is jvhost's pure-Java one (io.jvhost.frontend.tools.FrontendRate,
+QEMU-like virtual IOMMU, 4 KiB IOTLB granule), against jvhost `serve --iommu` and against testpmd's
+net_vhost with iommu-support=1.
+
 Pinning on 2 CPUs: the frontend's forwarding lcore on CPU 1; the backend's on CPU 0 (testpmd:
---lcores 0@1,1@0; jvhost: the JVM under taskset -c 0). Rates are measured from the frontend's own
+--lcores 0@1,1@0; jvhost: serve --cpu 0, which pins only the serving thread; the Java frontend:
+taskset -c 1). Rates are measured from the frontend's own
 port counters over a fixed window after a warm-up, so both backends are measured the same way.
 """
 import argparse
@@ -30,6 +36,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FRONT_LCORES = "0@0,1@1"
 BACK_LCORES = "0@1,1@0"
 JVHOST_CPUS = "0"
+FRONT_CPUS = "1"
 
 
 class Proc:
@@ -129,22 +136,38 @@ def port_counter(text, name):
 
 def run_once(backend, scenario, size, hugepages, warmup, window, tag):
     sock = os.path.join(tempfile.mkdtemp(prefix="jvhost-bench"), "vhost.sock")
+    iommu = scenario.endswith("-iommu")
+    scenario = scenario.replace("-iommu", "")
     procs = []
     try:
         if backend == "jvhost":
             mode = {"rx": "sink", "tx": "source", "loop": "loopback"}[scenario]
-            cmd = ["taskset", "-c", JVHOST_CPUS, "java", "-jar", jar(), "serve", "--socket", sock, "--mode", mode,
+            # like testpmd's forwarding lcore, only the serving thread is pinned; the JVM's other
+            # threads (JIT, GC, DPDK's vhost-events thread) go where the scheduler puts them, as
+            # testpmd's control threads do
+            cmd = ["java", "-jar", jar(), "serve", "--socket", sock, "--mode", mode, "--cpu", JVHOST_CPUS,
                    "--size", str(size), "--stats-period", "0", "--memory", "1024"]
             if hugepages:
                 cmd.append("--hugepages")
+            if iommu:
+                cmd.append("--iommu")
             back = Proc(cmd, "jvhost")
             procs.append(back)
             back.wait_for(r"jvhost serve:")
         else:
             fwd = {"rx": "rxonly", "tx": "txonly", "loop": "io"}[scenario]
-            back = testpmd(BACK_LCORES, "net_vhost0,iface=%s,queues=1" % sock, fwd, size, hugepages,
-                           "bench-back-" + tag, "testpmd-backend")
+            vdev = "net_vhost0,iface=%s,queues=1" % sock + (",iommu-support=1" if iommu else "")
+            back = testpmd(BACK_LCORES, vdev, fwd, size, hugepages, "bench-back-" + tag, "testpmd-backend")
             procs.append(back)
+        if iommu:
+            if backend != "jvhost":
+                back.command("start")
+            # the backend's socket is up; the Java frontend connects, warms up and measures itself
+            front = Proc(["taskset", "-c", FRONT_CPUS, "java", "-cp", jar(), "io.jvhost.frontend.tools.FrontendRate",
+                          sock, scenario, str(size), str(warmup), str(window), "qemu"], "java-frontend")
+            procs.append(front)
+            m = front.wait_for(r"rate ([0-9.]+) misses (\d+)", timeout=60 + warmup + window)
+            return float(m.group(1))
         ffwd = {"rx": "txonly", "tx": "rxonly", "loop": "io"}[scenario]
         front = testpmd(FRONT_LCORES, "net_virtio_user0,path=%s,queues=1" % sock, ffwd, size, hugepages,
                         "bench-front-" + tag, "testpmd-frontend")
@@ -166,9 +189,11 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
         for p in reversed(procs):
             if p.name.startswith("testpmd"):
                 p.stop(quit_cmd="quit")
-            else:
+            elif p.name == "jvhost":
                 import signal
                 p.stop(sig=signal.SIGINT)
+            else:
+                p.stop()
         try:
             os.unlink(sock)
         except OSError:
@@ -182,7 +207,7 @@ def main():
     ap.add_argument("--window", type=float, default=4.0, help="seconds measured per run (default 4)")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of traffic before measuring (default 2)")
     ap.add_argument("--hugepages", action="store_true", help="all processes on hugepages instead of --no-huge")
-    ap.add_argument("--scenarios", default="rx,tx,loop")
+    ap.add_argument("--scenarios", default="rx,tx,loop,rx-iommu,tx-iommu,loop-iommu")
     ap.add_argument("--sizes", default="64,1518")
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench", "result.json"))
     a = ap.parse_args()
