@@ -38,6 +38,7 @@ public final class TmpfsPages {
      * @return the descriptor number under {@code /proc/self/fd}
      */
     public static int tag(FileChannel channel) {
+        requireSmallPages();
         long tag = NEXT_TAG.getAndAdd(0x1000);
         try {
             channel.position(tag);
@@ -61,6 +62,23 @@ public final class TmpfsPages {
             throw new UncheckedIOException(e);
         }
         throw new AssertionError("no descriptor of this process has file offset " + tag);
+    }
+
+    /** Fails clearly where tmpfs may back files with huge pages (counts would be in 2 MiB steps). */
+    private static void requireSmallPages() {
+        try {
+            Path thp = Path.of("/sys/kernel/mm/transparent_hugepage/shmem_enabled");
+            String setting = Files.exists(thp) ? Files.readString(thp).trim() : "[never]";
+            boolean hugeMount = Files.readAllLines(Path.of("/proc/mounts")).stream()
+                    .anyMatch(l -> l.contains(" /dev/shm ") && l.matches(".*huge=(always|within_size).*"));
+            if (setting.contains("[always]") || setting.contains("[within_size]") || setting.contains("[force]")
+                    || hugeMount) {
+                throw new AssertionError("tmpfs may use huge pages here (shmem_enabled: " + setting
+                        + "); the page-count checks need 4 KiB pages");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /**
