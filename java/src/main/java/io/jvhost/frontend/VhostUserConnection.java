@@ -324,9 +324,30 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on I/O error
      */
     public long sendIotlb(int type, long iova, long size, long uaddr, int perm) throws VhostUserException {
+        return sendIotlb(type, iova, size, uaddr, perm, true);
+    }
+
+    /**
+     * Sends VHOST_USER_IOTLB_MSG with any field values, for tests that play a hostile frontend:
+     * no value is checked here (sizes of 0 or wrapping past 2^64, unknown types and permission
+     * bits go out as given). The reply flag matters for what a backend does with a message it
+     * refuses: DPDK 22.11 acks a refused message with 1 when {@code NEED_REPLY} is set, and
+     * closes the connection (destroying the device) when it is not.
+     *
+     * @param type IOTLB message type (any byte)
+     * @param iova first IO virtual address
+     * @param size bytes
+     * @param uaddr frontend userspace address
+     * @param perm access bits (any byte)
+     * @param askReply whether to set {@code NEED_REPLY} (only when REPLY_ACK was negotiated)
+     * @return the ack when one was asked for (0: accepted), else 0
+     * @throws VhostUserException on I/O error
+     */
+    public long sendIotlb(int type, long iova, long size, long uaddr, int perm, boolean askReply)
+            throws VhostUserException {
         ByteBuffer b = le(VhostUserProtocol.IOTLB_MSG_SIZE);
         b.putLong(iova).putLong(size).putLong(uaddr).put((byte) perm).put((byte) type);
-        VhostUserChannel.Message m = request(VhostUserProtocol.IOTLB_MSG, b.array(), false, false);
+        VhostUserChannel.Message m = request(VhostUserProtocol.IOTLB_MSG, b.array(), false, false, askReply);
         return m == null ? 0 : m.u64();
     }
 
@@ -420,13 +441,18 @@ public final class VhostUserConnection implements AutoCloseable {
 
     private VhostUserChannel.Message request(int req, byte[] payload, boolean hasReply, boolean failOnNack,
             FileDescriptor... fds) throws VhostUserException {
+        return request(req, payload, hasReply, failOnNack, true, fds);
+    }
+
+    private VhostUserChannel.Message request(int req, byte[] payload, boolean hasReply, boolean failOnNack,
+            boolean askAck, FileDescriptor... fds) throws VhostUserException {
         String what = VhostUserProtocol.requestName(req);
         lock.lock();
         try {
             if (closed) {
                 throw new VhostUserException(name + ": connection closed, cannot send " + what);
             }
-            boolean ack = !hasReply && replyAck;
+            boolean ack = !hasReply && replyAck && askAck;
             main.send(req, ack ? VhostUserProtocol.FLAG_NEED_REPLY : 0, payload, fds);
             if (!hasReply && !ack) {
                 return null;
