@@ -58,6 +58,29 @@ native_alloc_bulk(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset
 		(struct rte_mbuf **)(uintptr_t)pkts + offset, (unsigned int)n);
 }
 
+/*
+ * A traffic generator's burst in one call: n fresh single-segment mbufs, each holding the first
+ * copy bytes of the template and length bytes in all (the rest is whatever the buffer held, as
+ * in testpmd's txonly). The caller has checked length against the pool's data room.
+ */
+static jint JNICALL
+native_alloc_filled(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset, jint n,
+		jlong template, jint copy, jint length)
+{
+	struct rte_mbuf **m = (struct rte_mbuf **)(uintptr_t)pkts + offset;
+	const void *src = (const void *)(uintptr_t)template;
+	int i;
+
+	if (rte_pktmbuf_alloc_bulk((struct rte_mempool *)(uintptr_t)pool, m, (unsigned int)n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		rte_memcpy(rte_pktmbuf_mtod(m[i], void *), src, (size_t)copy);
+		m[i]->data_len = (uint16_t)length;
+		m[i]->pkt_len = (uint32_t)length;
+	}
+	return 0;
+}
+
 static void JNICALL
 native_free_bulk(JNIEnv *env, jclass clazz, jlong pkts, jint offset, jint n)
 {
@@ -108,6 +131,7 @@ static const JNINativeMethod methods[] = {
 	{ "poolAvailable", "(J)I", (void *)native_pool_available },
 	{ "poolInUse", "(J)I", (void *)native_pool_in_use },
 	{ "allocBulk", "(JJII)I", (void *)native_alloc_bulk },
+	{ "allocFilled", "(JJIIJII)I", (void *)native_alloc_filled },
 	{ "freeBulk", "(JII)V", (void *)native_free_bulk },
 	{ "appendSegment", "(JJ)J", (void *)native_append_segment },
 	{ "mbufLayout", "()[I", (void *)native_mbuf_layout },

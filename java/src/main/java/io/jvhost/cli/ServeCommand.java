@@ -129,6 +129,8 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
             printTotals(out, server, (System.nanoTime() - started) / 1e9);
+            // every mbuf is back once the ports and the server are closed; anything else is a leak
+            out.printf("mbufs in use at exit: %d of %d%n", pool.inUse(), pool.size());
             out.flush();
             pool.close();
         }

@@ -15,6 +15,9 @@ public final class NativeMbuf {
 
     public static native int allocBulk(long pool, long pkts, int offset, int n);
 
+    /** allocBulk, then copies {@code copy} bytes from {@code template} into each and sets its length; 0 or -1. */
+    public static native int allocFilled(long pool, long pkts, int offset, int n, long template, int copy, int length);
+
     public static native void freeBulk(long pkts, int offset, int n);
 
     public static native long appendSegment(long pool, long mbuf);

@@ -136,6 +136,56 @@ public final class PacketBatch implements AutoCloseable {
         }
     }
 
+    /**
+     * Appends {@code n} fresh single-segment packets of {@code length} bytes, each starting with the
+     * template's remaining bytes; the rest of each frame is whatever its buffer held, as in
+     * testpmd's txonly. A traffic generator's burst in one native call, with no per-packet work
+     * in Java. All or nothing.
+     *
+     * @param pool where from
+     * @param n how many, at most {@link #remaining()}
+     * @param template a direct buffer whose remaining bytes start every packet (its position does
+     *     not move)
+     * @param length frame length: at least the template's remaining bytes, at most the pool's
+     *     data room less DPDK's headroom
+     * @return whether the pool had them
+     * @throws IllegalArgumentException for a heap buffer, or a length that does not fit
+     */
+    public boolean allocate(MbufPool pool, int n, ByteBuffer template, int length) {
+        if (n < 0 || n > remaining()) {
+            throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + remaining());
+        }
+        if (!template.isDirect()) {
+            throw new IllegalArgumentException("the template must be a direct buffer");
+        }
+        int copy = template.remaining();
+        int room = pool.dataRoom() - io.jvhost.internal.MbufLayout.HEADROOM;
+        if (length < copy || length > room) {
+            throw new IllegalArgumentException("length " + length + " outside [" + copy + ", " + room
+                    + "] (template bytes to the pool's room)");
+        }
+        if (n == 0) {
+            return true;
+        }
+        long mp = pool.acquire();
+        try {
+            enter();
+            try {
+                long src = UNSAFE.getLong(template, BUFFER_ADDRESS) + template.position();
+                if (NativeMbuf.allocFilled(mp, pointers, count, n, src, copy, length) != 0) {
+                    return false;
+                }
+                count += n;
+                return true;
+            } finally {
+                exit();
+                java.lang.ref.Reference.reachabilityFence(template);
+            }
+        } finally {
+            pool.release();
+        }
+    }
+
     /** Frees every packet it holds. */
     public void clear() {
         enter();

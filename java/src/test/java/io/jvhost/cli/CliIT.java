@@ -157,6 +157,7 @@ class CliIT {
             {"serve", "--socket", sock, "--mode", "forward"},
             {"serve", "--socket", sock, "--", "--no-such-eal-option"},
             {"serve"},
+            {"serve", "--socket", sock, "--cpu", "1000"},
             {"no-such-command"},
         };
         String[] expected = {
@@ -167,6 +168,7 @@ class CliIT {
             "jvhost: --mode forward needs exactly two --socket options",
             "jvhost: DPDK refused to start EAL",
             "jvhost: Missing required option: '--socket=PATH'",
+            "jvhost: cannot pin thread 'jvhost-serve' to CPUs [1000]",
             "jvhost: Unmatched argument at index 0: 'no-such-command'",
         };
         for (int i = 0; i < cases.length; i++) {
@@ -222,6 +224,7 @@ class CliIT {
             // received waits the hold time, then is dropped and counted
             assertThat("sent back or counted as dropped", tx + dropped, equalTo(rx));
             assertThat(tx, greaterThan(0L));
+            assertThat(out, containsString("mbufs in use at exit: 0 of "));
         }
         Files.deleteIfExists(dir);
     }

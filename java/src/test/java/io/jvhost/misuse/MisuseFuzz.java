@@ -13,6 +13,7 @@ import io.jvhost.vhost.VhostUserPort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -184,7 +185,15 @@ public final class MisuseFuzz {
             PacketBatch b = pick(batches);
             MbufPool p = pick(pools);
             if (b != null && p != null) {
-                b.allocate(p, rnd.nextBoolean() ? rnd.nextInt(b.capacity() + 1) : wild());
+                int n = rnd.nextBoolean() ? rnd.nextInt(b.capacity() + 1) : wild();
+                if (rnd.nextBoolean()) {
+                    b.allocate(p, n);
+                } else {
+                    // templates direct or not, of any size, for lengths in and out of range
+                    ByteBuffer t = rnd.nextBoolean() ? ByteBuffer.allocateDirect(rnd.nextInt(200))
+                            : ByteBuffer.allocate(rnd.nextInt(200));
+                    b.allocate(p, n, t, rnd.nextBoolean() ? t.remaining() + rnd.nextInt(3000) : wild());
+                }
             }
         } else if (op < 37) {
             PacketBatch b = pick(batches);
