@@ -107,7 +107,8 @@ class Proc:
 
 def memory_args(hugepages, prefix):
     if hugepages:
-        return ["--in-memory", "--single-file-segments", "-m", "1024"]
+        # 256 MB each: two processes fit in the 256 hugepages setup.sh reserves
+        return ["--in-memory", "--single-file-segments", "-m", "256"]
     return ["--no-huge", "-m", "1024", "--file-prefix=" + prefix]
 
 
@@ -146,7 +147,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             # threads (JIT, GC, DPDK's vhost-events thread) go where the scheduler puts them, as
             # testpmd's control threads do
             cmd = ["java", "-jar", jar(), "serve", "--socket", sock, "--mode", mode, "--cpu", JVHOST_CPUS,
-                   "--size", str(size), "--stats-period", "0", "--memory", "1024"]
+                   "--size", str(size), "--stats-period", "0", "--memory", "256" if hugepages else "1024"]
             if hugepages:
                 cmd.append("--hugepages")
             if iommu:

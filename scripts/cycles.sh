@@ -13,7 +13,12 @@
 # Memory is split so growth can be attributed: RSS and its anonymous / file / shmem parts and
 # hugetlb pages from /proc/PID/status, and the JVM's own view (Java heap used and committed, and the
 # Native Memory Tracking total committed) from jcmd. NMT's summary diff against cycle 0 is
-# written at the end.
+# written at the end. Two things make a JVM's RSS move without any leak, so the first and last
+# samples are also taken after a full GC and a malloc_trim (jcmd System.trim_native_heap): glibc
+# keeps memory freed by a thread's arena (a C2 compilation can take tens of MB for a moment), and
+# the Java heap's pages count only once touched (eden fills fresh pages until the first young GC).
+# The run fails if serve's RSS after GC and trim grew by more than RSS_BOUND_KB (default 16 MiB).
+# JAVA_OPTS go to serve's JVM (e.g. -Xmx64m to make young GCs, and so RSS, settle early).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 client=0
@@ -21,8 +26,10 @@ if [ "${1:-}" = "--client" ]; then client=1; shift; fi
 cycles=${1:-1000}
 bash "$repo/scripts/setup.sh" --quiet
 (cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -Djvhost.setup.skip=true package) >/dev/null
-jar=$(ls "$repo"/target/jvhost-*.jar | grep -v original- | head -n 1)
 dir=$(mktemp -d /tmp/jvhost-cycles.XXXXXX)
+# a private copy: a rebuild of target/ during the run must not change the jar under a running JVM
+cp "$(ls "$repo"/target/jvhost-*.jar | grep -v original- | head -n 1)" "$dir/jvhost.jar"
+jar=$dir/jvhost.jar
 sock=$dir/vhost.sock
 out=$repo/target/cycles
 mkdir -p "$out"
@@ -31,9 +38,11 @@ result=$out/result-$mode.txt
 serve_args=(serve --socket "$sock" --mode sink --stats-period 0)
 vdev="net_virtio_user0,path=$sock"
 if [ $client -eq 1 ]; then serve_args+=(--client); vdev="$vdev,server=1"; fi
-java -XX:NativeMemoryTracking=summary -jar "$jar" "${serve_args[@]}" > "$dir/serve.log" 2>&1 &
+# shellcheck disable=SC2086
+java -XX:NativeMemoryTracking=summary ${JAVA_OPTS:-} -jar "$jar" "${serve_args[@]}" > "$dir/serve.log" 2>&1 &
 serve=$!
-trap 'kill -9 $serve 2>/dev/null || true; rm -rf "$dir"' EXIT
+tp=
+trap 'kill -9 $serve $tp 2>/dev/null || true; cp "$dir/serve.log" "$out/serve-$mode.log" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 100); do grep -q "jvhost serve:" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1
 sample() {
@@ -46,8 +55,16 @@ sample() {
 }
 echo "mode: $mode" | tee "$result"
 echo " cycle   fds  RSS(kB) anon(kB) file(kB) shmem(kB) huge(kB) heap used/comm(kB) NMT(kB)" | tee -a "$result"
-jcmd $serve VM.native_memory baseline >/dev/null
+settle() {
+    jcmd $serve GC.run >/dev/null
+    jcmd $serve System.trim_native_heap >/dev/null
+    sleep 1
+}
 sample 0 | tee -a "$result"
+settle
+jcmd $serve VM.native_memory baseline >/dev/null
+echo "  (after a full GC and malloc_trim:)" | tee -a "$result"
+first=$(sample 0 | tee -a "$result")
 for i in $(seq 1 "$cycles"); do
     dpdk-testpmd --lcores '0@0,1@1' --no-huge -m 256 --no-pci --file-prefix="jvhost-cyc-$$" \
         --vdev "$vdev" -- --forward-mode=txonly --auto-start --stats-period 10 --total-num-mbufs=8192 \
@@ -68,7 +85,12 @@ for i in $(seq 1 "$cycles"); do
     kill -0 $serve 2>/dev/null || { echo "serve died at cycle $i"; cat "$dir/serve.log"; exit 1; }
     if [ $((i % 100)) -eq 0 ]; then sample "$i" | tee -a "$result"; fi
 done
+settle
+echo "  (after a full GC and malloc_trim:)" | tee -a "$result"
+last=$(sample "$cycles" | tee -a "$result")
 jcmd $serve VM.native_memory summary.diff > "$out/nmt-diff-$mode.txt" 2>&1 || true
+growth=$(( $(echo "$last" | awk '{print $3}') - $(echo "$first" | awk '{print $3}') ))
+bound=${RSS_BOUND_KB:-16384}
 # background jobs of a script ignore SIGINT (POSIX), and the JVM keeps it ignored: TERM
 kill -TERM $serve
 status=0; wait $serve || status=$?
@@ -78,5 +100,8 @@ gone=$(grep -c "frontend gone" "$dir/serve.log" || true)
     echo "serve exit status $status after $cycles cycles (every other frontend SIGKILLed mid-burst)"
     echo "frontends seen: $connected connected, $gone gone"
     grep "port0 q0: rx" "$dir/serve.log" | tail -n 1
+    grep "mbufs in use at exit" "$dir/serve.log" || echo "mbufs in use at exit: (not reported)"
+    echo "RSS growth after GC and malloc_trim: $growth kB (bound $bound kB)"
 } | tee -a "$result"
-[ "$status" -eq 0 ] && [ "$connected" -eq "$cycles" ] && [ "$gone" -eq "$cycles" ]
+grep -q "mbufs in use at exit: 0 of" "$dir/serve.log"
+[ "$status" -eq 0 ] && [ "$connected" -eq "$cycles" ] && [ "$gone" -eq "$cycles" ] && [ "$growth" -le "$bound" ]
