@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A DPDK 22.11 vhost-user device driven by vhost-user messages through DPDK's own message handler
@@ -29,7 +28,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * ({@code vhost_destroy_device}) waits for calls in progress.
  * Needs EAL; owned by it.
  */
-public final class NativeVhostDevice implements AutoCloseable {
+public final class NativeVhostDevice extends NativeIotlbHandle {
     /** {@code VHOST_USER_SET_FEATURES}. */
     public static final int SET_FEATURES = 2;
     /** {@code VHOST_USER_SET_MEM_TABLE}. */
@@ -64,11 +63,8 @@ public final class NativeVhostDevice implements AutoCloseable {
         }
     }
 
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Object messageLock = new Object();
-    private final Eal eal;
     private final String path;
-    private long handle;
     private volatile int queues;
 
     /**
@@ -76,17 +72,22 @@ public final class NativeVhostDevice implements AutoCloseable {
      * @throws IllegalStateException if EAL is not running, or DPDK refuses the setup
      */
     public NativeVhostDevice(int queues) {
-        if (queues < 1 || queues > 256) {
-            throw new IllegalArgumentException("queues must be 1..256, not " + queues);
-        }
-        this.eal = Eal.require();
-        this.path = "jvhost-iotlb-device-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet();
-        this.handle = io.jvhost.internal.NativeIotlb.createDevice(path);
+        this(checkQueues(queues), "jvhost-iotlb-device-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet());
+    }
+
+    private NativeVhostDevice(int queues, String path) {
+        super(Eal.require(), io.jvhost.internal.NativeIotlb.createDevice(path));
+        this.path = path;
         try {
-            eal.own(this);
             expectAck(send(SET_FEATURES, u64(FEATURES)), "SET_FEATURES");
             expectAck(send(SET_PROTOCOL_FEATURES, u64(PROTOCOL_FEATURES)), "SET_PROTOCOL_FEATURES");
-            int slave = io.jvhost.internal.NativeIotlb.takeSlaveBackendFd(handle);
+            int slave;
+            long h = acquire();
+            try {
+                slave = io.jvhost.internal.NativeIotlb.takeSlaveBackendFd(h);
+            } finally {
+                release();
+            }
             try {
                 expectAck(send(SET_SLAVE_REQ_FD, new byte[0], slave), "SET_SLAVE_REQ_FD");
             } finally {
@@ -99,6 +100,18 @@ public final class NativeVhostDevice implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    private static int checkQueues(int queues) {
+        if (queues < 1 || queues > 256) {
+            throw new IllegalArgumentException("queues must be 1..256, not " + queues);
+        }
+        return queues;
+    }
+
+    @Override
+    public String name() {
+        return path;
     }
 
     private static void expectAck(Reply r, String what) {
@@ -143,20 +156,7 @@ public final class NativeVhostDevice implements AutoCloseable {
         return new Reply(rc[0], reply);
     }
 
-    private long acquire() {
-        lock.readLock().lock();
-        if (handle == 0) {
-            lock.readLock().unlock();
-            throw new IllegalStateException(path + " is closed");
-        }
-        return handle;
-    }
-
-    private void release() {
-        lock.readLock().unlock();
-    }
-
-    /** @return the number of virtqueues DPDK has for the device */
+    @Override
     public int queueCount() {
         return queues;
     }
@@ -229,213 +229,8 @@ public final class NativeVhostDevice implements AutoCloseable {
                 : ByteBuffer.wrap(r.bytes()).order(ByteOrder.LITTLE_ENDIAN).getInt(BackendRequest.HEADER_BYTES + 4);
     }
 
-    /**
-     * @param vq a queue index below {@link #queueCount()}
-     * @return that queue's IOTLB (DPDK's)
-     */
-    public Iotlb queue(int vq) {
-        return new QueueView(vq);
-    }
-
-    @Override
-    public void close() {
-        lock.writeLock().lock();
-        try {
-            if (handle == 0) {
-                return;
-            }
-            io.jvhost.internal.NativeIotlb.destroy(handle);
-            handle = 0;
-        } finally {
-            lock.writeLock().unlock();
-        }
-        eal.disown(this);
-    }
-
     @Override
     public String toString() {
         return "NativeVhostDevice[" + path + ", " + queues + " queue(s)]";
-    }
-
-    private final class QueueView implements Iotlb {
-        private final int vq;
-
-        QueueView(int vq) {
-            this.vq = vq;
-        }
-
-        private long acquireQueue() {
-            long h = acquire();
-            if (vq < 0 || vq >= queues) {
-                release();
-                throw new IllegalArgumentException("queue " + vq + " not in [0, " + queues + ")");
-            }
-            return h;
-        }
-
-        @Override
-        public void cacheInsert(long iova, long uaddr, long size, int perm) {
-            Perm.check(perm);
-            long h = acquireQueue();
-            try {
-                io.jvhost.internal.NativeIotlb.cacheInsert(h, vq, iova, uaddr, size, perm);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public void cacheRemove(long iova, long size) {
-            long h = acquireQueue();
-            try {
-                io.jvhost.internal.NativeIotlb.cacheRemove(h, vq, iova, size);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public long cacheFind(long iova, long[] size, int perm) {
-            Perm.check(perm);
-            if (size.length < 1) {
-                throw new IllegalArgumentException("size must have at least one element");
-            }
-            long h = acquireQueue();
-            try {
-                return io.jvhost.internal.NativeIotlb.cacheFind(h, vq, iova, size, perm);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public boolean pendingMiss(long iova, int perm) {
-            Perm.check(perm);
-            long h = acquireQueue();
-            try {
-                return io.jvhost.internal.NativeIotlb.pendingMiss(h, vq, iova, perm);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public void pendingInsert(long iova, int perm) {
-            Perm.check(perm);
-            long h = acquireQueue();
-            try {
-                io.jvhost.internal.NativeIotlb.pendingInsert(h, vq, iova, perm);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public void pendingRemove(long iova, long size, int perm) {
-            Perm.check(perm);
-            long h = acquireQueue();
-            try {
-                io.jvhost.internal.NativeIotlb.pendingRemove(h, vq, iova, size, perm);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public void flushAll() {
-            long h = acquireQueue();
-            try {
-                io.jvhost.internal.NativeIotlb.flushAll(h, vq);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public long iovaToVva(long iova, long[] size, int perm) {
-            Perm.check(perm);
-            if (size.length < 1) {
-                throw new IllegalArgumentException("size must have at least one element");
-            }
-            long h = acquireQueue();
-            try {
-                return io.jvhost.internal.NativeIotlb.iovaToVva(h, vq, iova, size, perm);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public IotlbMiss pollMiss() {
-            byte[] bytes;
-            long h = acquire();
-            try {
-                bytes = io.jvhost.internal.NativeIotlb.readBackendRequest(h);
-            } finally {
-                release();
-            }
-            if (bytes == null) {
-                return null;
-            }
-            VhostIotlbMsg m = BackendRequest.decode(bytes).iotlb();
-            return new IotlbMiss(m.iova(), m.perm());
-        }
-
-        @Override
-        public void disconnectFrontend() {
-            long h = acquire();
-            try {
-                io.jvhost.internal.NativeIotlb.closeFrontend(h);
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public List<IotlbEntry> cacheEntries() {
-            long[] raw;
-            long h = acquireQueue();
-            try {
-                raw = io.jvhost.internal.NativeIotlb.cacheEntries(h, vq);
-            } finally {
-                release();
-            }
-            List<IotlbEntry> list = new ArrayList<>(raw.length / 4);
-            for (int i = 0; i < raw.length; i += 4) {
-                list.add(new IotlbEntry(raw[i], raw[i + 1], raw[i + 2], (int) raw[i + 3]));
-            }
-            return list;
-        }
-
-        @Override
-        public List<PendingEntry> pendingEntries() {
-            long[] raw;
-            long h = acquireQueue();
-            try {
-                raw = io.jvhost.internal.NativeIotlb.pendingEntries(h, vq);
-            } finally {
-                release();
-            }
-            List<PendingEntry> list = new ArrayList<>(raw.length / 2);
-            for (int i = 0; i < raw.length; i += 2) {
-                list.add(new PendingEntry(raw[i], (int) raw[i + 1]));
-            }
-            return list;
-        }
-
-        @Override
-        public int freeEntries() {
-            long h = acquireQueue();
-            try {
-                return (int) io.jvhost.internal.NativeIotlb.counters(h, vq)[1];
-            } finally {
-                release();
-            }
-        }
-
-        @Override
-        public int poolSize() {
-            return DPDK_POOL_SIZE;
-        }
     }
 }
