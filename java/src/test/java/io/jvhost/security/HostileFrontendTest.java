@@ -9,10 +9,10 @@ import io.jvhost.ethdev.EthPort;
 import io.jvhost.frontend.VhostUserProtocol;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
 import java.io.FileDescriptor;
 import java.io.IOException;
@@ -51,17 +51,7 @@ class HostileFrontendTest {
         SharedEal.get();
         dir = Files.createTempDirectory("jvhost-hostile");
         pool = MbufPool.create(null, 8192, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new VhostListener() {
-            @Override
-            public void newDevice(VhostDevice d) {
-                EVENTS.add("new " + d.vid());
-            }
-
-            @Override
-            public void destroyDevice(VhostDevice d) {
-                EVENTS.add("destroy " + d.vid());
-            }
-        }).open();
+        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new EventLog(EVENTS)).open();
     }
 
     @AfterAll

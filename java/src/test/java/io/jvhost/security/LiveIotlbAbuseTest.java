@@ -11,10 +11,10 @@ import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VringLayout;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,17 +61,7 @@ class LiveIotlbAbuseTest {
         SharedEal.get();
         dir = Files.createTempDirectory("jvhost-live-iotlb");
         pool = MbufPool.create(null, 8191, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new VhostListener() {
-            @Override
-            public void newDevice(VhostDevice d) {
-                EVENTS.add("new " + d.vid());
-            }
-
-            @Override
-            public void destroyDevice(VhostDevice d) {
-                EVENTS.add("destroy " + d.vid());
-            }
-        }).open();
+        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new EventLog(EVENTS)).open();
     }
 
     @AfterAll

@@ -17,11 +17,11 @@ import io.jvhost.frontend.VirtualIommu;
 import io.jvhost.frontend.VringLayout;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.Translation;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -82,17 +82,7 @@ class NoReadOutsideMappingsTest {
         SharedEal.get();
         dir = Files.createTempDirectory("jvhost-noread");
         pool = MbufPool.create(null, 4096, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new VhostListener() {
-            @Override
-            public void newDevice(VhostDevice d) {
-                EVENTS.add("new " + d.vid());
-            }
-
-            @Override
-            public void destroyDevice(VhostDevice d) {
-                EVENTS.add("destroy " + d.vid());
-            }
-        }).open();
+        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new EventLog(EVENTS)).open();
     }
 
     @AfterAll

@@ -9,11 +9,11 @@ import static org.hamcrest.Matchers.is;
 import io.jvhost.frontend.VhostUserProtocol;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.TmpfsPages;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
 import java.io.IOException;
 import java.io.InputStream;
@@ -80,17 +80,7 @@ class NoReadOutsideMemoryTableTest {
         SharedEal.get();
         dir = Files.createTempDirectory("jvhost-noread-off");
         pool = MbufPool.create(null, 4096, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).listener(new VhostListener() {
-            @Override
-            public void newDevice(VhostDevice d) {
-                EVENTS.add("new " + d.vid());
-            }
-
-            @Override
-            public void destroyDevice(VhostDevice d) {
-                EVENTS.add("destroy " + d.vid());
-            }
-        }).open();
+        port = VhostUserPort.builder(dir.resolve("s")).listener(new EventLog(EVENTS)).open();
     }
 
     @AfterAll
