@@ -213,7 +213,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench", "result.json"))
     a = ap.parse_args()
     if a.quick:
-        a.reps, a.window, a.warmup = 1, 2.0, 1.5
+        a.reps, a.window, a.warmup = 1, 1.5, 1.0
 
     results = []
     print("%-10s %6s  %-22s %-22s %6s" % ("scenario", "bytes", "jvhost Mpps (min-max)", "testpmd Mpps (min-max)", "ratio"))

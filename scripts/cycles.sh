@@ -12,7 +12,7 @@
 #
 # Memory is split so growth can be attributed: RSS and its anonymous / file / shmem parts and
 # hugetlb pages from /proc/PID/status, and the JVM's own view (Java heap used and committed, and the
-# Native Memory Tracking total committed) from jcmd. NMT's summary diff against cycle 0 is
+# Native Memory Tracking total committed) from jcmd, and the Java heap's resident pages (smaps). NMT's summary diff against cycle 0 is
 # written at the end. Two things make a JVM's RSS move without any leak, so the first and last
 # samples are also taken after a full GC and a malloc_trim (jcmd System.trim_native_heap): glibc
 # keeps memory freed by a thread's arena (a C2 compilation can take tens of MB for a moment), and
@@ -48,13 +48,27 @@ sleep 1
 sample() {
     local heap nmt
     heap=$(jcmd $serve GC.heap_info 2>/dev/null | sed -n 's/.*heap *total \([0-9]*\)K, used \([0-9]*\)K.*/\2\/\1/p' | head -n 1)
-    nmt=$(jcmd $serve VM.native_memory summary 2>/dev/null | sed -n 's/^Total: .*committed=\([0-9]*\)KB.*/\1/p' | head -n 1)
+    local summary heaprss lo hi
+    summary=$(jcmd $serve VM.native_memory summary 2>/dev/null)
+    nmt=$(sed -n 's/^Total: .*committed=\([0-9]*\)KB.*/\1/p' <<<"$summary" | head -n 1)
+    # the Java heap's resident pages: every mapping inside the heap's reserved range
+    read -r lo hi < <(jcmd $serve GC.heap_info 2>/dev/null | sed -n 's/.*heap .*\[0x\([0-9a-f]*\), *0x\([0-9a-f]*\)).*/\1 \2/p' | head -n 1)
+    heaprss=$(python3 -c '
+import sys
+lo, hi, total, inheap = int(sys.argv[1], 16), int(sys.argv[2], 16), 0, False
+for line in open(sys.argv[3]):
+    f = line.split()
+    if "-" in f[0] and not f[0].endswith(":"):
+        inheap = lo <= int(f[0].split("-")[0], 16) < hi
+    elif inheap and f[0] == "Rss:":
+        total += int(f[1])
+print(total)' "${lo:-0}" "${hi:-0}" /proc/$serve/smaps)
     st() { awk -v k="$1:" '$1 == k {print $2}' /proc/$serve/status; }
-    printf '%6d %5d %8d %8d %8d %8d %8d %15s %8s\n' "$1" "$(ls /proc/$serve/fd | wc -l)" \
-        "$(st VmRSS)" "$(st RssAnon)" "$(st RssFile)" "$(st RssShmem)" "$(st HugetlbPages)" "$heap" "$nmt"
+    printf '%6d %5d %8d %8d %8d %8d %8d %15s %8s %8s\n' "$1" "$(ls /proc/$serve/fd | wc -l)" \
+        "$(st VmRSS)" "$(st RssAnon)" "$(st RssFile)" "$(st RssShmem)" "$(st HugetlbPages)" "$heap" "$nmt" "${heaprss:-?}"
 }
 echo "mode: $mode" | tee "$result"
-echo " cycle   fds  RSS(kB) anon(kB) file(kB) shmem(kB) huge(kB) heap used/comm(kB) NMT(kB)" | tee -a "$result"
+echo " cycle   fds  RSS(kB) anon(kB) file(kB) shmem(kB) huge(kB) heap used/comm(kB) NMT(kB) heapRSS(kB)" | tee -a "$result"
 settle() {
     jcmd $serve GC.run >/dev/null
     jcmd $serve System.trim_native_heap >/dev/null

@@ -44,8 +44,9 @@ as_root() {
 # --- 1. Debian packages ---------------------------------------------------------------------
 # libdpdk-dev: headers, pkg-config file and the PIC static archives (librte_*.a) the shim links.
 # dpdk-dev/dpdk: dpdk-testpmd, the real frontend and the native yardstick in tests/benchmarks.
+# python3: scripts/bench.py (bench.sh), run by .ci/run too.
 packages=(libdpdk-dev dpdk-dev dpdk cmake make gcc pkg-config libnuma-dev libbsd-dev
-          libatomic1 xz-utils patch iproute2 procps unzip binutils)
+          libatomic1 xz-utils patch iproute2 procps unzip binutils python3)
 command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
 
