@@ -243,11 +243,37 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": platform.node(),
             "cpu": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?"),
             "cpus": os.cpu_count(), "hugepages": a.hugepages, "reps": a.reps, "window_s": a.window,
+            "warmup_s": a.warmup,
             "dpdk": subprocess.run(["pkg-config", "--modversion", "libdpdk"], capture_output=True, text=True).stdout.strip(),
             "java": subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]}
     with open(a.out, "w") as f:
         json.dump({"meta": meta, "scenarios": results}, f, indent=2)
-    print("written to " + a.out)
+    md = os.path.splitext(a.out)[0] + ".md"
+    with open(md, "w") as f:
+        f.write(markdown(meta, results))
+    print("written to " + a.out + " and " + md)
+
+
+def markdown(meta, results):
+    """The table of docs/benchmarks.md: medians with min-max, the ratio of medians, and the ratio of
+    the best runs (on this VM both backends jump between two speeds from run to run)."""
+    lines = ["| scenario | bytes | jvhost Mpps median (min-max) | testpmd Mpps median (min-max) | ratio of medians"
+             " | median of paired ratios | ratio of best runs | jvhost Gbit/s |",
+             "|---|---:|---|---|---:|---:|---:|---:|"]
+    for r in results:
+        j, t = r["jvhost_runs"], r["yardstick_runs"]
+        best = max(j) / max(t) if max(t) > 0 else 0.0
+        # each repetition runs testpmd then jvhost back to back: a pair shares the VM's mood
+        paired = statistics.median([x / y for x, y in zip(j, t) if y > 0]) if any(y > 0 for y in t) else 0.0
+        lines.append("| %s | %d | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) | %.2f | %.2f | %.2f | %.1f |" % (
+            r["scenario"], r["packet_bytes"], r["jvhost_mpps"], min(j), max(j), r["yardstick_mpps"], min(t), max(t),
+            r["ratio"], paired, best, r["jvhost_gbps"]))
+    lines.append("")
+    lines.append("_%s, %s (%d CPUs), DPDK %s, %s, %s, %d repetitions of %.1f s after %.1f s of warm-up._" % (
+        meta["date"], meta["cpu"], meta["cpus"], meta["dpdk"], meta["java"],
+        "hugepages" if meta["hugepages"] else "no hugepages (--no-huge, memfd)", meta["reps"], meta["window_s"],
+        meta.get("warmup_s", 0)))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ jar=$(ls "$repo"/target/jvhost-*.jar | grep -v original- | head -n 1)
 lib=$repo/target/cmake/libjvhost.so
 mode=$(case $scenario in rx) echo sink;; tx) echo source;; loop) echo loopback;; *) echo "bad scenario"; exit 2;; esac)
 fwd=$(case $scenario in rx) echo txonly;; tx) echo rxonly;; loop) echo io;; esac)
+first=$([ "$scenario" = loop ] && echo --tx-first || true)   # io forwarding needs packets to start with
 dir=$(mktemp -d /tmp/jvhost-profile.XXXXXX)
 java -Djvhost.library.path="$lib" -jar "$jar" serve --socket "$dir/s" --mode "$mode" --size "$size" --cpu 0 \
     --stats-period 0 > "$dir/serve.log" 2>&1 &
@@ -28,7 +29,7 @@ tp=
 trap 'kill -9 $serve $tp 2>/dev/null || true; rm -rf "$dir" /var/run/dpdk/jvhost-prof-$$' EXIT
 for _ in $(seq 1 100); do [ -S "$dir/s" ] && break; sleep 0.1; done
 dpdk-testpmd --lcores '0@1,1@1' --no-huge -m 1024 --no-pci --file-prefix=jvhost-prof-$$ \
-    --vdev "net_virtio_user0,path=$dir/s" -- --forward-mode=$fwd --txpkts=$size --auto-start \
+    --vdev "net_virtio_user0,path=$dir/s" -- --forward-mode=$fwd --txpkts=$size --auto-start $first \
     --stats-period 10 --total-num-mbufs=32768 > "$dir/tp.log" 2>&1 &
 tp=$!
 sleep 4
@@ -44,7 +45,7 @@ import re, sys, collections
 groups = collections.Counter()
 rows = []
 for line in sys.stdin:
-    m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)", line)
+    m = re.match(r"\s*([\d.]+)%\s+(.+?)\s+\[(.)\]\s+(.*)", line)
     if not m:
         continue
     pct, dso, _, sym = float(m.group(1)), m.group(2), m.group(3), m.group(4).strip()
