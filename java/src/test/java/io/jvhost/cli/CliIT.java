@@ -39,10 +39,35 @@ class CliIT {
 
         int waitFor(long seconds) throws Exception {
             if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+                // what every thread was doing, so that a hang explains itself in the CI log
+                String dump = threadDump();
                 process.destroyForcibly();
-                throw new AssertionError("jvhost did not end in " + seconds + " s:\n" + output());
+                throw new AssertionError("jvhost did not end in " + seconds + " s:\n" + output() + "\n" + dump);
             }
             return process.exitValue();
+        }
+
+        private String threadDump() {
+            StringBuilder sb = new StringBuilder("--- jcmd Thread.print ---\n");
+            try {
+                Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                        Long.toString(process.pid()), "Thread.print").redirectErrorStream(true).start();
+                sb.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+                p.waitFor(20, TimeUnit.SECONDS);
+            } catch (IOException | InterruptedException e) {
+                sb.append("(no thread dump: ").append(e).append(")\n");
+            }
+            // kernel stacks and states of the native threads (DPDK's included)
+            try (var tasks = Files.list(Path.of("/proc", Long.toString(process.pid()), "task"))) {
+                for (Path t : tasks.toList()) {
+                    sb.append("--- task ").append(t.getFileName()).append(' ')
+                            .append(Files.readString(t.resolve("comm")).trim()).append(": ")
+                            .append(Files.readString(t.resolve("wchan")).trim()).append('\n');
+                }
+            } catch (IOException e) {
+                sb.append("(no task list: ").append(e).append(")\n");
+            }
+            return sb.toString();
         }
 
         void awaitOutput(String text, long millis) throws Exception {
