@@ -92,6 +92,11 @@ final class ServeCommand implements Callable<Integer> {
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
+        if (sigintIgnored()) {
+            // the JVM does not install a handler for a signal ignored at start (POSIX background jobs)
+            spec.commandLine().getErr().println("jvhost serve: SIGINT is ignored in this process (started in the"
+                    + " background?): stop it with SIGTERM");
+        }
 
         try (Eal running = Eal.start(eal.toConfig())) {
             MbufPool pool = MbufPool.create(null, mbufs, 256, Math.max(MbufPool.DEFAULT_DATA_ROOM, size + 256));
@@ -135,6 +140,20 @@ final class ServeCommand implements Callable<Integer> {
             pool.close();
         }
         return 0;
+    }
+
+    /** Whether SIGINT was ignored when this process started (bit 2 of SigIgn in /proc/self/status). */
+    private static boolean sigintIgnored() {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & 2) != 0;
+                }
+            }
+        } catch (java.io.IOException | NumberFormatException e) {
+            // not Linux-like: nothing to say
+        }
+        return false;
     }
 
     private Mode parseMode() {
