@@ -160,6 +160,11 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             vdev = "net_vhost0,iface=%s,queues=1" % sock + (",iommu-support=1" if iommu else "")
             back = testpmd(BACK_LCORES, vdev, fwd, size, hugepages, "bench-back-" + tag, "testpmd-backend")
             procs.append(back)
+        # testpmd's prompt can come before net_vhost has created its socket (seen when run in the
+        # background): virtio-user then fails with "connect error, No such file or directory"
+        deadline = time.monotonic() + 15
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
         if iommu:
             if backend != "jvhost":
                 back.command("start")
@@ -170,9 +175,21 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             m = front.wait_for(r"rate ([0-9.]+) misses (\d+)", timeout=60 + warmup + window)
             return float(m.group(1))
         ffwd = {"rx": "txonly", "tx": "rxonly", "loop": "io"}[scenario]
-        front = testpmd(FRONT_LCORES, "net_virtio_user0,path=%s,queues=1" % sock, ffwd, size, hugepages,
-                        "bench-front-" + tag, "testpmd-frontend")
-        procs.append(front)
+        # should virtio-user still fail to come up (the port missing: "Invalid port 0"), try
+        # again, and say why if it never does
+        for attempt in range(3):
+            front = testpmd(FRONT_LCORES, "net_virtio_user0,path=%s,queues=1" % sock, ffwd, size, hugepages,
+                            "bench-front-%s-%d" % (tag, attempt), "testpmd-frontend")
+            procs.append(front)
+            if "Invalid port" not in front.command("show port info 0"):
+                break
+            sys.stderr.write("bench: frontend port missing (attempt %d); its output:\n%s\n"
+                             % (attempt + 1, front.text()[-3000:]))
+            front.stop(quit_cmd="quit")
+            procs.remove(front)
+            time.sleep(1.0)
+        else:
+            raise RuntimeError("the virtio-user frontend never came up on " + sock)
         time.sleep(1.0)
         if backend != "jvhost":
             back.command("start")
@@ -199,6 +216,10 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             os.unlink(sock)
         except OSError:
             pass
+        # testpmd leaves its runtime directory (named by --file-prefix) behind
+        import shutil
+        for d in glob.glob("/var/run/dpdk/bench-*-" + tag + "*"):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def main():
