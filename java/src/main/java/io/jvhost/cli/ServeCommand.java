@@ -143,7 +143,7 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** Whether SIGINT was ignored when this process started (bit 2 of SigIgn in /proc/self/status). */
-    private static boolean sigintIgnored() {
+    static boolean sigintIgnored() {
         try {
             for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
                 if (line.startsWith("SigIgn:")) {

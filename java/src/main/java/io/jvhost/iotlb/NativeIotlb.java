@@ -58,13 +58,6 @@ public final class NativeIotlb extends NativeIotlbHandle {
         this.name = name;
     }
 
-    private static int checkQueues(int queues) {
-        if (queues < 1 || queues > 256) {
-            throw new IllegalArgumentException("queues must be 1..256, not " + queues);
-        }
-        return queues;
-    }
-
     @Override
     public String name() {
         return name;

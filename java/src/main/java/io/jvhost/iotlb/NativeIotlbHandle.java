@@ -34,6 +34,14 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
     }
 
+    /** @return {@code queues} if it is a valid number of virtqueues (1 to 256) */
+    static int checkQueues(int queues) {
+        if (queues < 1 || queues > 256) {
+            throw new IllegalArgumentException("queues must be 1..256, not " + queues);
+        }
+        return queues;
+    }
+
     /** @return the device's name (its ifname in DPDK's log lines) */
     public abstract String name();
 

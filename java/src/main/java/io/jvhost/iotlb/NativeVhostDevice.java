@@ -102,13 +102,6 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         }
     }
 
-    private static int checkQueues(int queues) {
-        if (queues < 1 || queues > 256) {
-            throw new IllegalArgumentException("queues must be 1..256, not " + queues);
-        }
-        return queues;
-    }
-
     @Override
     public String name() {
         return path;

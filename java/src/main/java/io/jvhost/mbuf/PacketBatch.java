@@ -113,9 +113,7 @@ public final class PacketBatch implements AutoCloseable {
      * @return whether the pool had them
      */
     public boolean allocate(MbufPool pool, int n) {
-        if (n < 0 || n > remaining()) {
-            throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + remaining());
-        }
+        checkRoom(n);
         if (n == 0) {
             return true;
         }
@@ -152,9 +150,7 @@ public final class PacketBatch implements AutoCloseable {
      * @throws IllegalArgumentException for a heap buffer, or a length that does not fit
      */
     public boolean allocate(MbufPool pool, int n, ByteBuffer template, int length) {
-        if (n < 0 || n > remaining()) {
-            throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + remaining());
-        }
+        checkRoom(n);
         if (!template.isDirect()) {
             throw new IllegalArgumentException("the template must be a direct buffer");
         }
@@ -183,6 +179,12 @@ public final class PacketBatch implements AutoCloseable {
             }
         } finally {
             pool.release();
+        }
+    }
+
+    private void checkRoom(int n) {
+        if (n < 0 || n > remaining()) {
+            throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + remaining());
         }
     }
 

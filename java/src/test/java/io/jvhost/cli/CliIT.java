@@ -214,16 +214,6 @@ class CliIT {
         Files.deleteIfExists(dir);
     }
 
-    /** Whether this JVM was started with SIGINT ignored (bit 2 of SigIgn), as serve then is. */
-    static boolean sigintIgnoredHere() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("SigIgn:")) {
-                return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & 2) != 0;
-            }
-        }
-        return false;
-    }
-
     @Test
     void serveLoopbackWithTestpmdThenSigint() throws Exception {
         Path dir = Files.createTempDirectory("jvhost-cli");
@@ -244,7 +234,7 @@ class CliIT {
             // A process started in the background by a shell ignores SIGINT (POSIX), its children
             // inherit that, and the JVM keeps it ignored: then only SIGTERM can stop serve, and
             // serve says so at start. Seen when CI itself runs in the background.
-            if (sigintIgnoredHere()) {
+            if (ServeCommand.sigintIgnored()) { // serve inherits this JVM's dispositions
                 assertThat(serve.output(), containsString("SIGINT is ignored"));
                 serve.signal("TERM");
             } else {
