@@ -25,7 +25,9 @@ static const jvhost_register_fn modules[] = {
 	jvhost_vhost_register,
 	jvhost_ethdev_register,
 	jvhost_iotlb_register,
-	jvhost_bench_register,
+#ifdef JVHOST_BENCH
+	jvhost_bench_register, /* the data-path yardstick: only in the bench build */
+#endif
 };
 
 int

@@ -10,13 +10,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bash scripts/setup.sh --quiet
-mvn -B -q -Dstyle.color=never -Pjmh -Djvhost.setup.skip=true -DskipTests test-compile
-mvn -B -q -Dstyle.color=never -Pjmh -Djvhost.setup.skip=true dependency:build-classpath \
-    -Dmdep.includeScope=test -Dmdep.outputFile=target/jmh.classpath >/dev/null
+. scripts/lib.sh
+build_jars -Djvhost.bench.native=true
 mkdir -p bench-out
-cp="target/test-classes:target/classes:$(cat target/jmh.classpath)"
-java -cp "$cp" org.openjdk.jmh.Main 'io.jvhost.datapath.DataPathBenchmark' -prof gc \
-    -jvmArgsAppend -Djava.util.logging.config.file="$repo/java/src/test/resources/test-logging.properties" \
+java -jar "$(bench_jar)" 'io.jvhost.datapath.DataPathBenchmark' -prof gc \
+    -jvmArgsAppend "-Djava.util.logging.config.file=$repo/java/core/src/test/resources/test-logging.properties -Djvhost.library.path=$(bench_library)" \
     -rf json -rff bench-out/datapath.json "$@"
 python3 - "$repo/bench-out/datapath.json" <<'PY'
 import json, sys

@@ -13,11 +13,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bash scripts/setup.sh --quiet
-mvn -B -q -Dstyle.color=never -Djvhost.setup.skip=true -DskipTests test-compile >&2
-cpfile=target/bench-frontend.classpath
-mvn -B -q -Dstyle.color=never -Djvhost.setup.skip=true dependency:build-classpath \
-    -Dmdep.outputFile="$cpfile" -Dmdep.includeScope=test >&2
-cp="target/classes:target/test-classes:$(cat "$cpfile")"
+. scripts/lib.sh
+build_jars
+cp=$(bench_jar)
 mkdir -p bench-out
 out="bench-out/frontend-$(date -u +%Y%m%dT%H%M%SZ).md"
 {

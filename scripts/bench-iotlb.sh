@@ -10,10 +10,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 bash scripts/setup.sh --quiet
-mvn -B -q -Dstyle.color=never -Pjmh -Djvhost.setup.skip=true -DskipTests test-compile
-mvn -B -q -Dstyle.color=never -Pjmh -Djvhost.setup.skip=true dependency:build-classpath \
-    -Dmdep.includeScope=test -Dmdep.outputFile=target/jmh.classpath >/dev/null
+. scripts/lib.sh
+build_jars
 mkdir -p bench-out
-cp="target/test-classes:target/classes:$(cat target/jmh.classpath)"
-exec java -cp "$cp" org.openjdk.jmh.Main 'io.jvhost.iotlb.IotlbLookupBenchmark' \
+exec java -jar "$(bench_jar)" 'io.jvhost.iotlb.IotlbLookupBenchmark' \
     -rf json -rff bench-out/iotlb-lookups.json "$@"

@@ -10,7 +10,7 @@ frontend's packet rate for both and their ratio:
   loop  frontend io      <-> backend echoes   (jvhost --mode loopback | testpmd io)
 
 and the same three with the IOMMU on (rx-iommu, tx-iommu, loop-iommu): testpmd's virtio-user has no
-IOMMU, so there the frontend is jvhost's pure-Java one (io.jvhost.frontend.tools.FrontendRate,
+IOMMU, so there the frontend is jvhost's pure-Java one (io.jvhost.bench.FrontendRate,
 QEMU-like virtual IOMMU, 4 KiB IOTLB granule), against jvhost `serve --iommu` and against testpmd's
 net_vhost with iommu-support=1.
 
@@ -121,11 +121,21 @@ def testpmd(lcores, vdev, fwd, size, hugepages, prefix, name):
     return t
 
 
-def jar():
-    jars = [j for j in glob.glob(os.path.join(REPO, "target", "jvhost-*.jar")) if "original-" not in j]
+def _jar(module):
+    jars = glob.glob(os.path.join(REPO, "java", module, "target", "jvhost-%s-*-all.jar" % module))
     if not jars:
-        sys.exit("bench: no jar; run 'mvn -DskipTests package' (scripts/bench.sh does)")
+        sys.exit("bench: no %s jar; run 'mvn -DskipTests package' (scripts/bench.sh does)" % module)
     return jars[0]
+
+
+def jar():
+    """The executable jar of the jvhost command."""
+    return _jar("cli")
+
+
+def bench_jar():
+    """The measuring tools (FrontendRate)."""
+    return _jar("bench")
 
 
 def port_counter(text, name):
@@ -169,7 +179,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             if backend != "jvhost":
                 back.command("start")
             # the backend's socket is up; the Java frontend connects, warms up and measures itself
-            front = Proc(["taskset", "-c", FRONT_CPUS, "java", "-cp", jar(), "io.jvhost.frontend.tools.FrontendRate",
+            front = Proc(["taskset", "-c", FRONT_CPUS, "java", "-cp", bench_jar(), "io.jvhost.bench.FrontendRate",
                           sock, scenario, str(size), str(warmup), str(window), "qemu"], "java-frontend")
             procs.append(front)
             m = front.wait_for(r"rate ([0-9.]+) misses (\d+)", timeout=60 + warmup + window)

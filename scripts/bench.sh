@@ -6,5 +6,6 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$repo/scripts/setup.sh" --quiet
 command -v python3 >/dev/null || { echo "bench: python3 is needed (apt-get install python3)"; exit 1; }
-(cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -Djvhost.setup.skip=true package) >/dev/null
+. "$repo/scripts/lib.sh"
+build_jars 2>/dev/null
 exec python3 "$repo/scripts/bench.py" "$@"

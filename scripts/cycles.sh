@@ -25,10 +25,11 @@ client=0
 if [ "${1:-}" = "--client" ]; then client=1; shift; fi
 cycles=${1:-1000}
 bash "$repo/scripts/setup.sh" --quiet
-(cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -Djvhost.setup.skip=true package) >/dev/null
+. "$repo/scripts/lib.sh"
+build_jars 2>/dev/null
 dir=$(mktemp -d /tmp/jvhost-cycles.XXXXXX)
 # a private copy: a rebuild of target/ during the run must not change the jar under a running JVM
-cp "$(ls "$repo"/target/jvhost-*.jar | grep -v original- | head -n 1)" "$dir/jvhost.jar"
+cp "$(cli_jar)" "$dir/jvhost.jar"
 jar=$dir/jvhost.jar
 sock=$dir/vhost.sock
 out=$repo/target/cycles

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where jvhost serve's serving thread spends its time, against dpdk-testpmd's virtio-user as the
 # frontend: perf samples of that one thread, JIT-compiled Java resolved through the JVM's perf map
-# (jcmd Compiler.perfmap) and the shim's functions through target/cmake/libjvhost.so (loaded from
+# (jcmd Compiler.perfmap) and the shim's functions through java/core/target/cmake/libjvhost.so (loaded from
 # there with -Djvhost.library.path so that perf can read its symbols).
 #
 #   scripts/profile-serve.sh [rx|tx|loop] [frame-bytes] [seconds]     (defaults: rx 64 5)
@@ -15,9 +15,10 @@ scenario=${1:-rx}
 size=${2:-64}
 seconds=${3:-5}
 command -v perf >/dev/null || { echo "profile-serve: perf is needed (apt-get install linux-perf)"; exit 1; }
-(cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -Djvhost.setup.skip=true package) >/dev/null
-jar=$(ls "$repo"/target/jvhost-*.jar | grep -v original- | head -n 1)
-lib=$repo/target/cmake/libjvhost.so
+. "$repo/scripts/lib.sh"
+build_jars 2>/dev/null
+jar=$(cli_jar)
+lib=$repo/java/core/target/cmake/libjvhost.so
 mode=$(case $scenario in rx) echo sink;; tx) echo source;; loop) echo loopback;; *) echo "bad scenario"; exit 2;; esac)
 fwd=$(case $scenario in rx) echo txonly;; tx) echo rxonly;; loop) echo io;; esac)
 first=$([ "$scenario" = loop ] && echo --tx-first || true)   # io forwarding needs packets to start with

@@ -13,8 +13,9 @@ every=${2:-100000}
 size=${3:-64}
 queues=${4:-1}
 bash "$repo/scripts/setup.sh" --quiet
-(cd "$repo" && mvn -B -q -Dstyle.color=never -DskipTests -Djvhost.setup.skip=true package) >/dev/null
-jar=$(ls "$repo"/target/jvhost-*.jar | grep -v original- | head -n 1)
+. "$repo/scripts/lib.sh"
+build_jars 2>/dev/null
+jar=$(cli_jar)
 mkdir -p "$repo/target/soak"
-exec java -cp "$jar" io.jvhost.frontend.tools.SoakDriver "$jar" "$packets" "$every" "$size" "$queues" \
+exec java -cp "$(bench_jar)" io.jvhost.bench.SoakDriver "$jar" "$packets" "$every" "$size" "$queues" \
     "$repo/target/soak/result.txt"
