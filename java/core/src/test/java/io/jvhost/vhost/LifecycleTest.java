@@ -19,6 +19,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -44,10 +46,19 @@ class LifecycleTest {
         pool.close();
     }
 
-    private static long openFds() throws IOException {
+    /** @return each open fd with what it refers to, e.g. "41 -> socket:[1234]" */
+    private static Set<String> openFdTargets() throws IOException {
+        Set<String> fds = new TreeSet<>();
         try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
+            for (Path fd : (Iterable<Path>) s::iterator) {
+                try {
+                    fds.add(fd.getFileName() + " -> " + Files.readSymbolicLink(fd));
+                } catch (IOException closedMeanwhile) {
+                    // the directory stream's own fd, or one another thread closed
+                }
+            }
         }
+        return fds;
     }
 
     private static void awaitDead(VhostDevice d) {
@@ -68,7 +79,7 @@ class LifecycleTest {
         Path dir = Files.createTempDirectory("jvhost-cycle");
         List<String> events = new CopyOnWriteArrayList<>();
         try (VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).listener(InProcessPair.recorder(events)).open()) {
-            long fdsBefore = -1;
+            Set<String> fdsBefore = Set.of();
             int inUseBefore = -1;
             long rssBefore = -1;
             List<String> expected = new ArrayList<>();
@@ -84,15 +95,18 @@ class LifecycleTest {
                 expected.add("new " + d.vid());
                 expected.add("destroy " + d.vid());
                 if (cycle == 49) { // after warm-up: lazily made threads, caches, JIT code exist
-                    fdsBefore = openFds();
+                    fdsBefore = openFdTargets();
                     inUseBefore = pool.inUse();
                     rssBefore = status("RssShmem:");
                 }
             }
             List<String> lifecycle = events.stream().filter(e -> e.startsWith("new") || e.startsWith("destroy")).toList();
             assertThat("callbacks alternate new/destroy", lifecycle, equalTo(expected));
-            // other threads of the JVM may close fds meanwhile; a leak would add one per cycle
-            assertThat("no fd leaked over 950 cycles", openFds(), lessThanOrEqualTo(fdsBefore));
+            // A leak adds one fd (or more) per cycle: 950 here. Other threads of the JVM (JIT,
+            // surefire's channel, GC) open and close a few fds meanwhile: CI saw 40 -> 42 once.
+            Set<String> added = new TreeSet<>(openFdTargets());
+            added.removeAll(fdsBefore);
+            assertThat("fds opened over 950 cycles and still open: " + added, added.size(), lessThanOrEqualTo(8));
             assertThat("no mbuf leaked", pool.inUse(), equalTo(inUseBefore));
             // flat resident memory: a per-cycle leak of a ring (16 KiB and more) would add 15 MiB
             // DPDK's memory (memfd, counted as RssShmem): the rings and queues each frontend makes
