@@ -6,6 +6,7 @@ import io.jvhost.eal.LcoreRegistration;
 import io.jvhost.ethdev.EthPort;
 import io.jvhost.bench.NativeBench;
 import io.jvhost.internal.NativeEal;
+import io.jvhost.internal.NativeHandles;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.vhost.VhostDevice;
@@ -61,7 +62,7 @@ public class DataPathBenchmark {
         port = VhostUserPort.builder(dir.resolve("s")).stats(false).open();
         guest = EthPort.virtioUser(port.socket(), 1, true, pool);
         device = port.awaitDevice(Duration.ofSeconds(10));
-        poolAddress = pool.acquire(); // released in tearDown
+        poolAddress = NativeHandles.pool(pool).acquire(); // released in tearDown
         tx = PacketBatch.allocate(burst);
         grx = PacketBatch.allocate(burst);
         rx = PacketBatch.allocate(burst);
@@ -76,7 +77,7 @@ public class DataPathBenchmark {
         rx.close();
         guest.close();
         port.close();
-        pool.release();
+        NativeHandles.pool(pool).release();
         pool.close();
         lcore.close();
         eal.close();

@@ -1,5 +1,6 @@
 package io.jvhost.eal;
 
+import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.NativeEal;
 import io.jvhost.internal.NativeLoader;
 import io.jvhost.internal.NativeLog;
@@ -108,7 +109,8 @@ public final class Eal implements AutoCloseable {
                     summary += " (an earlier start in this process was refused, and DPDK 22.11 keeps"
                             + " option state from it: start EAL in a fresh process)";
                 }
-                failedBefore = true;
+                // DPDK parsed the options only if EAL was never started: only then it keeps their state
+                failedBefore |= current == null && !cleanedUp;
                 throw new EalException(summary, errno, NativeEal.strerror(errno), result.report());
             }
             // Nothing EAL printed is lost: a successful start passes it on to the console.
@@ -337,18 +339,28 @@ public final class Eal implements AutoCloseable {
     }
 
     /**
-     * Closes the resources EAL still owns (newest first), then cleans EAL up
-     * ({@code rte_eal_cleanup}) and removes its runtime directory. Idempotent.
+     * Closes what still uses DPDK's memory, then cleans EAL up ({@code rte_eal_cleanup}) and
+     * removes its runtime directory. Idempotent.
      *
+     * <p>First every open {@link io.jvhost.mbuf.PacketBatch} is closed (its packets freed; a
+     * burst in flight on another thread is waited for, up to a second), then the resources EAL
+     * owns (ports, pools, newest first). Every later call on any of them throws
+     * {@link IllegalStateException}: nothing can reach DPDK's memory after it is gone.
+     *
+     * @throws IllegalStateException if a batch stays in a burst on another thread for a second
+     *     (EAL is not closed then, and its ports and pools are not touched)
      * @throws EalException if rte_eal_cleanup fails (EAL is closed all the same)
      */
     @Override
     public void close() {
-        List<AutoCloseable> toClose;
         synchronized (owned) {
             if (!open) {
                 return;
             }
+        }
+        MbufArray.closeAll(1_000);
+        List<AutoCloseable> toClose;
+        synchronized (owned) {
             toClose = new ArrayList<>(owned);
             owned.clear();
         }

@@ -2,6 +2,9 @@ package io.jvhost.ethdev;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.eal.EalException;
+import io.jvhost.internal.MbufArray;
+import io.jvhost.internal.MempoolHandle;
+import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeEal;
 import io.jvhost.internal.NativeEthdev;
 import io.jvhost.internal.NativeLog;
@@ -87,7 +90,8 @@ public final class EthPort implements AutoCloseable {
         }
         Eal eal = Eal.require();
         // The port receives into the pool until it is closed: the pool may not go away meanwhile.
-        long mp = pool.acquire();
+        MempoolHandle mempool = NativeHandles.pool(pool);
+        long mp = mempool.acquire();
         boolean made = false;
         try (NativeLog.Capture capture = NativeLog.capture(Thread.currentThread())) {
             int port = NativeEthdev.vdevCreate(name, args);
@@ -106,7 +110,7 @@ public final class EthPort implements AutoCloseable {
             return p;
         } finally {
             if (!made) {
-                pool.release();
+                mempool.release();
             }
         }
     }
@@ -148,9 +152,10 @@ public final class EthPort implements AutoCloseable {
      */
     public int rxBurst(int queue, PacketBatch batch) {
         checkQueue(queue);
-        batch.enter();
+        MbufArray array = NativeHandles.batch(batch);
+        array.enter();
         try {
-            int room = Math.min(batch.remaining(), 0xffff);
+            int room = Math.min(array.remaining(), 0xffff);
             if (room == 0) {
                 return 0;
             }
@@ -158,12 +163,12 @@ public final class EthPort implements AutoCloseable {
                 if (!open) {
                     return 0;
                 }
-                int n = NativeEthdev.rxBurst(portId, queue, batch.pointersAddress(), batch.count(), room);
-                batch.appended(n);
+                int n = NativeEthdev.rxBurst(portId, queue, array.pointers(), array.count(), room);
+                array.moved(n);
                 return n;
             }
         } finally {
-            batch.exit();
+            array.exit();
         }
     }
 
@@ -176,9 +181,10 @@ public final class EthPort implements AutoCloseable {
      */
     public int txBurst(int queue, PacketBatch batch) {
         checkQueue(queue);
-        batch.enter();
+        MbufArray array = NativeHandles.batch(batch);
+        array.enter();
         try {
-            int count = Math.min(batch.count(), 0xffff);
+            int count = Math.min(array.count(), 0xffff);
             if (count == 0) {
                 return 0;
             }
@@ -186,12 +192,12 @@ public final class EthPort implements AutoCloseable {
                 if (!open) {
                     return 0;
                 }
-                int n = NativeEthdev.txBurst(portId, queue, batch.pointersAddress(), count);
-                batch.removedFromFront(n);
+                int n = NativeEthdev.txBurst(portId, queue, array.pointers(), count);
+                array.moved(-n);
                 return n;
             }
         } finally {
-            batch.exit();
+            array.exit();
         }
     }
 
@@ -227,7 +233,7 @@ public final class EthPort implements AutoCloseable {
             }
         }
         NativeEthdev.close(portId, name);
-        pool.release();
+        NativeHandles.pool(pool).release();
         eal.disown(this);
     }
 

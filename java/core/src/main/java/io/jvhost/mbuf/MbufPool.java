@@ -2,7 +2,9 @@ package io.jvhost.mbuf;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.eal.EalException;
+import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeEal;
+import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeMbuf;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,32 +25,34 @@ public final class MbufPool implements AutoCloseable {
     private static final int MAX_NAME = 20;
     private static final AtomicInteger COUNTER = new AtomicInteger();
 
-    private static final int CLOSED = Integer.MIN_VALUE;
+    static {
+        NativeHandles.registerPools(p -> ((MbufPool) p).mempool);
+    }
 
     private final Eal eal;
     private final String name;
     private final int size;
     private final int dataRoom;
-    private final long address;
-    /** Bursts in progress and ports attached, or CLOSED. */
-    private final AtomicInteger users = new AtomicInteger();
+    private final MempoolHandle mempool;
 
     private MbufPool(Eal eal, String name, int size, int dataRoom, long address) {
         this.eal = eal;
         this.name = name;
         this.size = size;
         this.dataRoom = dataRoom;
-        this.address = address;
+        this.mempool = new MempoolHandle(name, address);
     }
 
     /**
-     * Creates a pool with the default data room and cache.
+     * Creates a pool with the default data room and the default cache, or a smaller cache where
+     * DPDK's rule (at most 2/3 of the pool) asks for it.
      *
-     * @param size number of mbufs
+     * @param size number of mbufs (at least 1)
      * @return the pool, owned by the running EAL
+     * @throws IllegalStateException if EAL is not running
      */
     public static MbufPool create(int size) {
-        return create(null, size, DEFAULT_CACHE, DEFAULT_DATA_ROOM);
+        return create(null, size, (int) Math.min(DEFAULT_CACHE, Math.max(0, size * 2L / 3)), DEFAULT_DATA_ROOM);
     }
 
     /**
@@ -64,6 +68,7 @@ public final class MbufPool implements AutoCloseable {
      * @throws EalException if DPDK cannot make it (e.g. out of memory, name taken)
      */
     public static MbufPool create(String name, int size, int cacheSize, int dataRoom) {
+        Eal eal = Eal.require(); // first: after Eal.close() that is the problem, not the arguments
         if (size < 1) {
             throw new IllegalArgumentException("pool size must be positive: " + size);
         }
@@ -78,7 +83,6 @@ public final class MbufPool implements AutoCloseable {
         if (n.isEmpty() || n.length() > MAX_NAME) {
             throw new IllegalArgumentException("pool name must be 1.." + MAX_NAME + " characters: '" + n + "'");
         }
-        Eal eal = Eal.require();
         int[] err = new int[1];
         long address = NativeMbuf.poolCreate(n, size, cacheSize, dataRoom, -1, err);
         if (address == 0) {
@@ -104,53 +108,35 @@ public final class MbufPool implements AutoCloseable {
         return dataRoom;
     }
 
-    /** @return mbufs free in the pool (per-lcore caches included) */
+    /**
+     * @return mbufs free in the pool (per-lcore caches included)
+     * @throws IllegalStateException if the pool is closed
+     */
     public int available() {
-        acquire();
+        long mp = mempool.acquire();
         try {
-            return NativeMbuf.poolAvailable(address);
+            return NativeMbuf.poolAvailable(mp);
         } finally {
-            release();
-        }
-    }
-
-    /** @return mbufs taken from the pool and not given back */
-    public int inUse() {
-        acquire();
-        try {
-            return NativeMbuf.poolInUse(address);
-        } finally {
-            release();
+            mempool.release();
         }
     }
 
     /**
-     * Marks a use of the pool that must not overlap its {@link #close()}: a burst, or a port
-     * receiving into it (until {@link #release()}).
-     *
-     * @return the rte_mempool address, valid until {@link #release()}
-     * @throws IllegalStateException if closed
+     * @return mbufs taken from the pool and not given back
+     * @throws IllegalStateException if the pool is closed
      */
-    public long acquire() {
-        while (true) {
-            int u = users.get();
-            if (u < 0) {
-                throw new IllegalStateException("mbuf pool " + name + " is closed");
-            }
-            if (users.compareAndSet(u, u + 1)) {
-                return address;
-            }
+    public int inUse() {
+        long mp = mempool.acquire();
+        try {
+            return NativeMbuf.poolInUse(mp);
+        } finally {
+            mempool.release();
         }
-    }
-
-    /** Ends a use begun with {@link #acquire()}. */
-    public void release() {
-        users.decrementAndGet();
     }
 
     /** @return whether the pool is open */
     public boolean isOpen() {
-        return users.get() >= 0;
+        return mempool.isOpen();
     }
 
     /**
@@ -160,21 +146,8 @@ public final class MbufPool implements AutoCloseable {
      *     on another thread uses it
      */
     @Override
-    public synchronized void close() {
-        if (users.get() == CLOSED) {
-            return;
-        }
-        if (!users.compareAndSet(0, CLOSED)) {
-            throw new IllegalStateException("mbuf pool " + name + " is in use by " + users.get()
-                    + " port(s) or burst(s): close the ports receiving into it first");
-        }
-        int used = NativeMbuf.poolInUse(address);
-        if (used > 0) {
-            users.set(0);
-            throw new IllegalStateException("mbuf pool " + name + " still has " + used
-                    + " mbufs in use: close the batches and ports holding them first");
-        }
-        NativeMbuf.poolFree(address);
+    public void close() {
+        mempool.close();
         eal.disown(this);
     }
 

@@ -3,6 +3,7 @@ package io.jvhost.mbuf;
 import static io.jvhost.internal.UnsafeMemory.BYTE_ARRAY_BASE;
 import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 
+import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MbufLayout;
 import io.jvhost.internal.NativeMbuf;
 
@@ -12,19 +13,26 @@ import io.jvhost.internal.NativeMbuf;
  * its slot, so it shows whatever packet the slot holds now.
  */
 public final class Packet {
-    private final PacketBatch batch;
+    private final MbufArray batch;
     private final int index;
 
-    Packet(PacketBatch batch, int index) {
+    Packet(MbufArray batch, int index) {
         this.batch = batch;
         this.index = index;
     }
 
+    /** @throws IllegalStateException if the batch is closed or the slot is empty now */
     private long mbuf() {
-        if (index >= batch.count()) {
-            throw new IllegalStateException("slot " + index + " of the batch holds no packet now");
-        }
         return batch.mbuf(index);
+    }
+
+    /** The next segment; a chain shorter than its packet length says is refused, not followed. */
+    private static long next(long m) {
+        long next = UNSAFE.getLong(m + MbufLayout.NEXT);
+        if (next == 0) {
+            throw new IllegalStateException("mbuf chain ends before the packet length it states");
+        }
+        return next;
     }
 
     /** @return the packet's length in bytes, all segments */
@@ -58,7 +66,7 @@ public final class Packet {
                 return UNSAFE.getByte(dataAddress(m) + offset);
             }
             offset -= dataLen;
-            m = UNSAFE.getLong(m + MbufLayout.NEXT);
+            m = next(m);
         }
     }
 
@@ -96,7 +104,9 @@ public final class Packet {
                 length -= n;
                 offset = 0;
             }
-            m = UNSAFE.getLong(m + MbufLayout.NEXT);
+            if (length > 0) {
+                m = next(m);
+            }
         }
     }
 
@@ -173,6 +183,9 @@ public final class Packet {
 
     @Override
     public String toString() {
+        if (!batch.isOpen()) {
+            return "Packet[closed batch]";
+        }
         return index < batch.count() ? "Packet[" + length() + " B, " + segments() + " seg]" : "Packet[empty slot]";
     }
 }

@@ -2,10 +2,11 @@ package io.jvhost.mbuf;
 
 import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 
-import io.jvhost.internal.NativeLoader;
+import io.jvhost.internal.MbufArray;
+import io.jvhost.internal.MbufLayout;
+import io.jvhost.internal.MempoolHandle;
+import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeMbuf;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 
@@ -16,7 +17,8 @@ import java.nio.ByteBuffer;
  * <p>Ownership: {@code dequeue}/{@code rxBurst} append packets; {@code enqueue}/{@code txBurst}
  * remove from the front the packets the ring took and leave the rest in the batch, for the caller
  * to retry or {@link #clear()} (free). {@link #close()} frees what is left. Nothing is lost or
- * leaked as long as every batch is closed.
+ * leaked as long as every batch is closed. {@link io.jvhost.eal.Eal#close()} closes the batches still
+ * open first (freeing their packets), so a batch used after that says it is closed.
  *
  * <p>Threads: one thread uses a batch at a time. A burst or other native operation on a batch
  * that another thread is using at that moment (closing it included) throws
@@ -27,37 +29,25 @@ public final class PacketBatch implements AutoCloseable {
     /** Largest capacity: DPDK burst calls count in uint16_t. */
     public static final int MAX_CAPACITY = 4096;
 
-    private static final int FREE = 0;
-    private static final int BUSY = 1;
-    private static final int CLOSED = 2;
-    private static final VarHandle STATE;
     private static final long BUFFER_ADDRESS;
 
     static {
+        NativeHandles.registerBatches(b -> ((PacketBatch) b).array);
         try {
-            STATE = MethodHandles.lookup().findVarHandle(PacketBatch.class, "state", int.class);
             BUFFER_ADDRESS = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
-    private final int capacity;
+    final MbufArray array;
     private final Packet[] packets;
-    // Direct memory freed by the GC, not by close(): a stale read after close never faults.
-    private final ByteBuffer memory;
-    private final long pointers;
-    private int count;
-    @SuppressWarnings("unused") // through STATE
-    private volatile int state;
 
     private PacketBatch(int capacity) {
-        this.capacity = capacity;
-        this.memory = ByteBuffer.allocateDirect(8 * capacity);
-        this.pointers = UNSAFE.getLong(memory, BUFFER_ADDRESS);
+        this.array = new MbufArray(capacity);
         this.packets = new Packet[capacity];
         for (int i = 0; i < capacity; i++) {
-            packets[i] = new Packet(this, i);
+            packets[i] = new Packet(array, i);
         }
     }
 
@@ -69,35 +59,38 @@ public final class PacketBatch implements AutoCloseable {
         if (capacity < 1 || capacity > MAX_CAPACITY) {
             throw new IllegalArgumentException("batch capacity must be 1.." + MAX_CAPACITY + ": " + capacity);
         }
-        NativeLoader.load();
         return new PacketBatch(capacity);
     }
 
     /** @return the most packets the batch holds */
     public int capacity() {
-        return capacity;
+        return array.capacity();
     }
 
     /** @return the packets it holds now */
     public int count() {
-        return count;
+        return array.count();
     }
 
     /** @return whether it holds no packet */
     public boolean isEmpty() {
-        return count == 0;
+        return array.count() == 0;
     }
 
     /** @return room left */
     public int remaining() {
-        return capacity - count;
+        return array.remaining();
     }
 
     /**
      * @param index 0 to count() - 1
      * @return a view of that packet (the same object every time for this index)
+     * @throws IllegalStateException if the batch is closed
+     * @throws IndexOutOfBoundsException if the batch holds no packet at that index
      */
     public Packet packet(int index) {
+        array.checkOpen();
+        int count = array.count();
         if (index < 0 || index >= count) {
             throw new IndexOutOfBoundsException("packet " + index + " of a batch of " + count);
         }
@@ -111,26 +104,29 @@ public final class PacketBatch implements AutoCloseable {
      * @param pool where from
      * @param n how many, at most {@link #remaining()}
      * @return whether the pool had them
+     * @throws IllegalStateException if the batch or the pool is closed
      */
     public boolean allocate(MbufPool pool, int n) {
+        MempoolHandle mempool = NativeHandles.pool(pool);
+        array.checkOpen();
         checkRoom(n);
         if (n == 0) {
             return true;
         }
-        long mp = pool.acquire();
+        long mp = mempool.acquire();
         try {
-            enter();
+            array.enter();
             try {
-                if (NativeMbuf.allocBulk(mp, pointers, count, n) != 0) {
+                if (NativeMbuf.allocBulk(mp, array.pointers(), array.count(), n) != 0) {
                     return false;
                 }
-                count += n;
+                array.moved(n);
                 return true;
             } finally {
-                exit();
+                array.exit();
             }
         } finally {
-            pool.release();
+            mempool.release();
         }
     }
 
@@ -148,14 +144,17 @@ public final class PacketBatch implements AutoCloseable {
      *     data room less DPDK's headroom
      * @return whether the pool had them
      * @throws IllegalArgumentException for a heap buffer, or a length that does not fit
+     * @throws IllegalStateException if the batch or the pool is closed
      */
     public boolean allocate(MbufPool pool, int n, ByteBuffer template, int length) {
+        MempoolHandle mempool = NativeHandles.pool(pool);
+        array.checkOpen();
         checkRoom(n);
         if (!template.isDirect()) {
             throw new IllegalArgumentException("the template must be a direct buffer");
         }
         int copy = template.remaining();
-        int room = pool.dataRoom() - io.jvhost.internal.MbufLayout.HEADROOM;
+        int room = pool.dataRoom() - MbufLayout.HEADROOM;
         if (length < copy || length > room) {
             throw new IllegalArgumentException("length " + length + " outside [" + copy + ", " + room
                     + "] (template bytes to the pool's room)");
@@ -163,45 +162,42 @@ public final class PacketBatch implements AutoCloseable {
         if (n == 0) {
             return true;
         }
-        long mp = pool.acquire();
+        long mp = mempool.acquire();
         try {
-            enter();
+            array.enter();
             try {
                 long src = UNSAFE.getLong(template, BUFFER_ADDRESS) + template.position();
-                if (NativeMbuf.allocFilled(mp, pointers, count, n, src, copy, length) != 0) {
+                if (NativeMbuf.allocFilled(mp, array.pointers(), array.count(), n, src, copy, length) != 0) {
                     return false;
                 }
-                count += n;
+                array.moved(n);
                 return true;
             } finally {
-                exit();
+                array.exit();
                 java.lang.ref.Reference.reachabilityFence(template);
             }
         } finally {
-            pool.release();
+            mempool.release();
         }
     }
 
     private void checkRoom(int n) {
-        if (n < 0 || n > remaining()) {
-            throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + remaining());
+        if (n < 0 || n > array.remaining()) {
+            throw new IllegalArgumentException("cannot add " + n + " packets to a batch with room for " + array.remaining());
         }
     }
 
-    /** Frees every packet it holds. */
+    /**
+     * Frees every packet it holds.
+     *
+     * @throws IllegalStateException if the batch is closed or another thread uses it now
+     */
     public void clear() {
-        enter();
+        array.enter();
         try {
-            freeAll();
+            array.freeFirst(array.count());
         } finally {
-            exit();
-        }
-    }
-
-    private void freeAll() {
-        if (count > 0) {
-            NativeMbuf.freeBulk(pointers, 0, count);
-            count = 0;
+            array.exit();
         }
     }
 
@@ -209,21 +205,17 @@ public final class PacketBatch implements AutoCloseable {
      * Frees the first {@code n} packets and moves the rest to the front: drops a prefix.
      *
      * @param n how many, at most count()
+     * @throws IllegalStateException if the batch is closed or another thread uses it now
      */
     public void freeFirst(int n) {
-        if (n < 0 || n > count) {
-            throw new IllegalArgumentException("cannot free " + n + " of " + count + " packets");
-        }
-        if (n == 0) {
-            return;
-        }
-        enter();
+        array.enter();
         try {
-            NativeMbuf.freeBulk(pointers, 0, n);
-            UNSAFE.copyMemory(pointers + 8L * n, pointers, 8L * (count - n));
-            count -= n;
+            if (n < 0 || n > array.count()) {
+                throw new IllegalArgumentException("cannot free " + n + " of " + array.count() + " packets");
+            }
+            array.freeFirst(n);
         } finally {
-            exit();
+            array.exit();
         }
     }
 
@@ -234,85 +226,16 @@ public final class PacketBatch implements AutoCloseable {
      */
     @Override
     public void close() {
-        while (true) {
-            int s = (int) STATE.getVolatile(this);
-            if (s == CLOSED) {
-                return;
-            }
-            if (s == BUSY) {
-                throw new IllegalStateException("packet batch is in use by another thread; close it after its burst");
-            }
-            if (STATE.compareAndSet(this, FREE, BUSY)) {
-                break;
-            }
-        }
-        try {
-            freeAll();
-        } finally {
-            STATE.setVolatile(this, CLOSED);
-        }
+        array.close();
     }
 
     /** @return whether the batch is open */
     public boolean isOpen() {
-        return (int) STATE.getVolatile(this) != CLOSED;
-    }
-
-    // --- for jvhost's data path: enter() ... exit() around every native call on the batch --------
-
-    /**
-     * Takes the batch for one native operation.
-     *
-     * @throws IllegalStateException if it is closed or another thread has it
-     */
-    public void enter() {
-        if (!STATE.compareAndSet(this, FREE, BUSY)) {
-            throw new IllegalStateException((int) STATE.getVolatile(this) == CLOSED ? "packet batch is closed"
-                    : "packet batch is in use by another thread");
-        }
-    }
-
-    /** Gives the batch back after {@link #enter()}. */
-    public void exit() {
-        STATE.setRelease(this, FREE);
-    }
-
-    /** @return the address of the pointer array; use it between {@link #enter()} and {@link #exit()} */
-    public long pointersAddress() {
-        return pointers;
-    }
-
-    /**
-     * Records that a native call removed {@code n} packets from the front (it moved the rest).
-     *
-     * @param n how many
-     */
-    public void removedFromFront(int n) {
-        count -= n;
-    }
-
-    /**
-     * Records that a native call appended {@code n} packets.
-     *
-     * @param n how many
-     */
-    public void appended(int n) {
-        count += n;
-    }
-
-    long mbuf(int index) {
-        checkOpen();
-        return UNSAFE.getLong(pointers + 8L * index);
-    }
-
-    void checkOpen() {
-        if ((int) STATE.getOpaque(this) == CLOSED) {
-            throw new IllegalStateException("packet batch is closed");
-        }
+        return array.isOpen();
     }
 
     @Override
     public String toString() {
-        return "PacketBatch[" + count + "/" + capacity + (isOpen() ? "]" : ", closed]");
+        return "PacketBatch" + array;
     }
 }

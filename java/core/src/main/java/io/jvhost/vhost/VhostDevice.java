@@ -1,5 +1,8 @@
 package io.jvhost.vhost;
 
+import io.jvhost.internal.MbufArray;
+import io.jvhost.internal.MempoolHandle;
+import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeVhost;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
@@ -284,9 +287,10 @@ public final class VhostDevice {
      */
     public int enqueue(int queuePair, PacketBatch batch) {
         int vring = 2 * checkQueuePair(queuePair);
-        batch.enter();
+        MbufArray array = NativeHandles.batch(batch);
+        array.enter();
         try {
-            int count = Math.min(batch.count(), 0xffff);
+            int count = Math.min(array.count(), 0xffff);
             if (count == 0) {
                 return 0;
             }
@@ -294,12 +298,12 @@ public final class VhostDevice {
                 if (state != ALIVE) {
                     return 0;
                 }
-                int taken = NativeVhost.enqueue(vid, vring, batch.pointersAddress(), count);
-                batch.removedFromFront(taken);
+                int taken = NativeVhost.enqueue(vid, vring, array.pointers(), count);
+                array.moved(-taken);
                 return taken;
             }
         } finally {
-            batch.exit();
+            array.exit();
         }
     }
 
@@ -314,11 +318,13 @@ public final class VhostDevice {
      */
     public int dequeue(int queuePair, MbufPool pool, PacketBatch batch) {
         int vring = 2 * checkQueuePair(queuePair) + 1;
-        long mp = pool.acquire();
+        MempoolHandle mempool = NativeHandles.pool(pool);
+        long mp = mempool.acquire();
         try {
-            batch.enter();
+            MbufArray array = NativeHandles.batch(batch);
+            array.enter();
             try {
-                int room = Math.min(batch.remaining(), 0xffff);
+                int room = Math.min(array.remaining(), 0xffff);
                 if (room == 0) {
                     return 0;
                 }
@@ -326,15 +332,15 @@ public final class VhostDevice {
                     if (state != ALIVE) {
                         return 0;
                     }
-                    int n = NativeVhost.dequeue(vid, vring, mp, batch.pointersAddress(), batch.count(), room);
-                    batch.appended(n);
+                    int n = NativeVhost.dequeue(vid, vring, mp, array.pointers(), array.count(), room);
+                    array.moved(n);
                     return n;
                 }
             } finally {
-                batch.exit();
+                array.exit();
             }
         } finally {
-            pool.release();
+            mempool.release();
         }
     }
 
