@@ -59,6 +59,7 @@ public final class Eal implements AutoCloseable {
     private final Path runtimeDir;
     private final Deque<AutoCloseable> owned = new ArrayDeque<>();
     private volatile boolean open = true;
+    private boolean closing; // guarded by owned: a resource that closes EAL from its close() ends here
 
     private Eal(List<String> arguments, Path runtimeDir) {
         this.arguments = arguments;
@@ -310,11 +311,18 @@ public final class Eal implements AutoCloseable {
      * @param <T> its type
      * @return the resource
      * @throws IllegalStateException if EAL is closed
+     * @throws IllegalArgumentException for an Eal: it cannot own itself
      */
     public <T extends AutoCloseable> T own(T resource) {
         Objects.requireNonNull(resource, "resource");
+        if (resource instanceof Eal) {
+            throw new IllegalArgumentException("an Eal cannot be owned by EAL");
+        }
         synchronized (owned) {
             ensureOpen();
+            if (closing) {
+                throw new IllegalStateException("EAL is closing");
+            }
             owned.push(resource);
         }
         return resource;
@@ -354,11 +362,19 @@ public final class Eal implements AutoCloseable {
     @Override
     public void close() {
         synchronized (owned) {
-            if (!open) {
+            if (!open || closing) {
                 return;
             }
+            closing = true;
         }
-        MbufArray.closeAll(1_000);
+        try {
+            MbufArray.closeAll(1_000);
+        } catch (IllegalStateException e) {
+            synchronized (owned) {
+                closing = false;
+            }
+            throw e;
+        }
         List<AutoCloseable> toClose;
         synchronized (owned) {
             toClose = new ArrayList<>(owned);

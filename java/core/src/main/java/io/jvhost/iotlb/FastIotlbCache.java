@@ -87,8 +87,8 @@ public final class FastIotlbCache extends ModelIotlb {
      */
     public FastIotlbCache(int poolSize, EvictionPolicy eviction, BackendChannel channel) {
         super(channel);
-        if (poolSize < 1) {
-            throw new IllegalArgumentException("poolSize must be at least 1, not " + poolSize);
+        if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
+            throw new IllegalArgumentException("poolSize must be 1.." + MAX_POOL_SIZE + ", not " + poolSize);
         }
         this.poolSize = poolSize;
         this.eviction = Objects.requireNonNull(eviction, "eviction");

@@ -15,6 +15,8 @@ import java.util.List;
 public interface Iotlb {
     /** The number of entries DPDK 22.11 gives each virtqueue's pool ({@code IOTLB_CACHE_SIZE}). */
     int DPDK_POOL_SIZE = 2048;
+    /** The largest pool the Java engines accept: a larger one is a mistake, not a model of DPDK. */
+    int MAX_POOL_SIZE = 1 << 20;
 
     /**
      * {@code vhost_user_iotlb_cache_insert}: adds a mapping, unless one with the same iova exists, and

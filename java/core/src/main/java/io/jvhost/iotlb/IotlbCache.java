@@ -54,8 +54,8 @@ public final class IotlbCache extends ModelIotlb {
      */
     public IotlbCache(int poolSize, LongSupplier rand, BackendChannel channel) {
         super(channel);
-        if (poolSize < 1) {
-            throw new IllegalArgumentException("poolSize must be at least 1, not " + poolSize);
+        if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
+            throw new IllegalArgumentException("poolSize must be 1.." + MAX_POOL_SIZE + ", not " + poolSize);
         }
         this.poolSize = poolSize;
         this.rand = Objects.requireNonNull(rand, "rand");

@@ -77,6 +77,9 @@ public final class IotlbDevice {
      * @return the device, with VIRTIO_F_IOMMU_PLATFORM negotiated
      */
     public static IotlbDevice exact(int queues, RteRandom random, int randState) {
+        if (queues < 1 || queues > 256) { // DPDK's VHOST_MAX_VRING
+            throw new IllegalArgumentException("queues must be 1..256, not " + queues);
+        }
         BackendChannel channel = new BackendChannel();
         List<Iotlb> list = new ArrayList<>();
         for (int i = 0; i < queues; i++) {

@@ -127,11 +127,22 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
      *
      * @param request the request id
      * @param payload the payload
-     * @param fds file descriptors to pass along
+     * @param fds file descriptors of this process to pass along (DPDK receives copies)
      * @return DPDK's reply
+     * @throws IllegalArgumentException if an fd is not open in this process, or more than DPDK
+     *     takes in one message (8) are given
      */
     public Reply send(int request, byte[] payload, int... fds) {
         Objects.requireNonNull(payload, "payload");
+        Objects.requireNonNull(fds, "fds");
+        if (fds.length > 8) { // VHOST_MEMORY_MAX_NREGIONS
+            throw new IllegalArgumentException("at most 8 fds per message, not " + fds.length);
+        }
+        for (int fd : fds) {
+            if (fd < 0 || !java.nio.file.Files.exists(java.nio.file.Path.of("/proc/self/fd/" + fd))) {
+                throw new IllegalArgumentException("fd " + fd + " is not open in this process");
+            }
+        }
         ByteBuffer b = ByteBuffer.allocate(BackendRequest.HEADER_BYTES + payload.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(request).putInt(BackendRequest.VERSION | BackendRequest.NEED_REPLY).putInt(payload.length).put(payload);
         int[] rc = new int[1];

@@ -32,8 +32,8 @@ public final class RteRandom {
      * @param states the number of lcore states (RTE_MAX_LCORE)
      */
     public RteRandom(long seed, int states) {
-        if (states < 1) {
-            throw new IllegalArgumentException("states: " + states);
+        if (states < 1 || states > 65536) { // RTE_MAX_LCORE is 128 in Debian's build; 1..65536 is generous
+            throw new IllegalArgumentException("states must be 1..65536: " + states);
         }
         this.states = states;
         this.z = new long[states * 5];

@@ -58,7 +58,7 @@ public final class PortServer implements AutoCloseable {
             qp = Math.min(qp, p.maxQueuePairs());
         }
         this.queuePairs = qp;
-        this.frame = sourceFrame(packetSize);
+        this.frame = sourceFrame(mode == Mode.SOURCE ? packetSize : 60); // other modes ignore the size
         this.header = ByteBuffer.allocateDirect(Math.min(frame.length, 64)).put(0, frame, 0, Math.min(frame.length, 64));
         this.counters = new QueueCounters[ports.size()][queuePairs];
         this.pending = new PacketBatch[ports.size()][queuePairs];
