@@ -1,7 +1,7 @@
 package io.jvhost.eal;
 
+import io.jvhost.Jvhost;
 import io.jvhost.internal.NativeEal;
-import io.jvhost.internal.NativeLoader;
 import io.jvhost.internal.NativeLog;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -84,7 +84,7 @@ public final class Eal implements AutoCloseable {
      */
     public static Eal start(EalConfig config) {
         Objects.requireNonNull(config, "config");
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         synchronized (Eal.class) {
             List<String> args = config.toArgs(NativeEal.affinity());
             EalArguments.check(args);
@@ -245,7 +245,7 @@ public final class Eal implements AutoCloseable {
      * @return the calling thread's lcore id, empty if it has none
      */
     public static Optional<Integer> currentLcore() {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         int id = NativeEal.lcoreId();
         return id < 0 ? Optional.empty() : Optional.of(id);
     }
@@ -261,7 +261,7 @@ public final class Eal implements AutoCloseable {
      *     (see {@code taskset}, cgroup cpusets), or a CPU number outside 0..1023
      */
     public static void pinCurrentThread(int... cpus) {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         if (cpus.length == 0) {
             throw new IllegalArgumentException("no CPU to pin to");
         }

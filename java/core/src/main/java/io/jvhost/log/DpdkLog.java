@@ -1,6 +1,6 @@
 package io.jvhost.log;
 
-import io.jvhost.internal.NativeLoader;
+import io.jvhost.Jvhost;
 import io.jvhost.internal.NativeLog;
 import java.util.Map;
 import java.util.Objects;
@@ -32,13 +32,13 @@ public final class DpdkLog {
      */
     public static void setLevel(DpdkLogLevel level) {
         Objects.requireNonNull(level, "level");
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         NativeLog.setGlobalLevel(level.value());
     }
 
     /** @return DPDK's global log level */
     public static DpdkLogLevel level() {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         return DpdkLogLevel.of(NativeLog.getGlobalLevel());
     }
 
@@ -56,7 +56,7 @@ public final class DpdkLog {
         if (pattern.isEmpty()) {
             throw new IllegalArgumentException("empty log type pattern");
         }
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         if (NativeLog.setLevelPattern(pattern, level.value()) != 0) {
             throw new IllegalArgumentException("DPDK refused log type pattern '" + pattern + "'");
         }
@@ -64,7 +64,7 @@ public final class DpdkLog {
 
     /** @return every log type DPDK knows now, by name, with its level */
     public static Map<String, DpdkLogLevel> types() {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         return NativeLog.typeLevels();
     }
 }

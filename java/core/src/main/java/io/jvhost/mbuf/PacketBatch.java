@@ -2,7 +2,7 @@ package io.jvhost.mbuf;
 
 import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 
-import io.jvhost.internal.NativeLoader;
+import io.jvhost.Jvhost;
 import io.jvhost.internal.NativeMbuf;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -69,7 +69,7 @@ public final class PacketBatch implements AutoCloseable {
         if (capacity < 1 || capacity > MAX_CAPACITY) {
             throw new IllegalArgumentException("batch capacity must be 1.." + MAX_CAPACITY + ": " + capacity);
         }
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         return new PacketBatch(capacity);
     }
 
