@@ -2,6 +2,8 @@ package io.jvhost.log;
 
 import io.jvhost.Jvhost;
 import io.jvhost.internal.NativeLog;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -20,7 +22,7 @@ import java.util.Objects;
  */
 public final class DpdkLog {
     /** Prefix of the {@link System.Logger} names DPDK messages are published to. */
-    public static final String LOGGER_PREFIX = "dpdk.";
+    public static final String LOGGER_PREFIX = NativeLog.LOGGER_PREFIX;
 
     private DpdkLog() {
     }
@@ -65,6 +67,8 @@ public final class DpdkLog {
     /** @return every log type DPDK knows now, by name, with its level */
     public static Map<String, DpdkLogLevel> types() {
         Jvhost.loadNativeLibrary();
-        return NativeLog.typeLevels();
+        Map<String, DpdkLogLevel> result = new LinkedHashMap<>();
+        NativeLog.typeLevels().forEach((type, level) -> result.put(type, DpdkLogLevel.of(level)));
+        return Collections.unmodifiableMap(result);
     }
 }
