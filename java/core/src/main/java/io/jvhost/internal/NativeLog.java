@@ -113,7 +113,8 @@ public final class NativeLog {
             }
             logger(logtype).log(javaLevel(level), text);
         } catch (Throwable t) {
-            // A failing log handler must not unwind into DPDK.
+            // A failing log handler must not unwind into DPDK, nor go unnoticed.
+            Upcalls.report("publishing a DPDK log message (level " + level + ", type " + logtype + ")", t);
         }
     }
 
