@@ -273,6 +273,16 @@ public final class Eal implements AutoCloseable {
     }
 
     /**
+     * @return the CPUs the calling thread may run on ({@code sched_getaffinity}), ascending: what
+     *     {@code taskset} and cgroup cpusets leave it, or what {@link #pinCurrentThread} set
+     * @throws io.jvhost.NativeLibraryLoadError if the native library cannot be loaded
+     */
+    public static int[] currentThreadCpus() {
+        Jvhost.loadNativeLibrary();
+        return NativeEal.affinity();
+    }
+
+    /**
      * Registers the calling thread with DPDK ({@code rte_thread_register}), giving it an lcore id.
      *
      * @return the registration; close it on this thread to release the lcore
