@@ -121,19 +121,25 @@ public final class NativeLoader {
                 throw new LoadFailure(failure.platform, failure.path,
                         failure.detail + " (failed at the first attempt in this JVM; not retried)", failure);
             }
+            String override = System.getProperty(LIBRARY_PATH_PROPERTY);
+            boolean explicit = override != null && !override.isEmpty();
+            String description = explicit ? override : "resource " + resourcePath();
             try {
-                String override = System.getProperty(LIBRARY_PATH_PROPERTY);
-                boolean explicit = override != null && !override.isEmpty();
                 if (explicit) {
                     loadFile(Path.of(override).toAbsolutePath(), override);
                 } else {
                     loadFromResource();
                 }
-                startLog(explicit ? override : "resource " + resourcePath());
+                NativeLog.start();
                 loaded = true;
             } catch (LoadFailure f) {
                 failure = f;
                 throw f;
+            } catch (RuntimeException | LinkageError e) {
+                // anything else (a path the file system refuses, DPDK's log stream not set up): the
+                // same contract, so that availability can be asked without an exception
+                failure = new LoadFailure(platform(), description, e.toString(), e);
+                throw failure;
             }
         }
     }
@@ -145,16 +151,6 @@ public final class NativeLoader {
     public static LoadFailure failure() {
         synchronized (NativeLoader.class) {
             return failure;
-        }
-    }
-
-    /** Routes DPDK's log to Java: the last step of loading, so its failure is a load failure too. */
-    private static void startLog(String description) {
-        try {
-            NativeLog.start();
-        } catch (RuntimeException | LinkageError e) {
-            throw new LoadFailure(platform(), description, "loaded, but DPDK's log could not be routed to Java ("
-                    + e + ")", e);
         }
     }
 

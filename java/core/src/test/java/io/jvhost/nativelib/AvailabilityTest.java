@@ -62,6 +62,17 @@ class AvailabilityTest {
         }
     }
 
+    /** A failure the loader does not foresee (a path no file system takes) keeps the same contract. */
+    public static final class OddPathProbe {
+        public static void main(String[] args) {
+            System.setProperty(NativeLoader.LIBRARY_PATH_PROPERTY, "/tmp/lib\u0000jvhost.so");
+            System.out.println("AVAILABLE " + Jvhost.isAvailable());
+            Throwable cause = Jvhost.unavailabilityCause();
+            System.out.println("CAUSE " + cause.getClass().getSimpleName() + ": " + cause.getMessage());
+            System.out.println("JVM-CAUSE " + cause.getCause().getClass().getName());
+        }
+    }
+
     @Test
     void availableInThisJvm() {
         assertThat(Jvhost.isAvailable(), equalTo(true));
@@ -86,6 +97,15 @@ class AvailabilityTest {
         assertThat(out, containsString("THROWN-PATH " + MISSING));
         assertThat(out, containsString("THROWN-CAUSE-IS-CAUSE true"));
         assertThat(out, containsString("DPDKLOG-CAUSE-IS-CAUSE true"));
+    }
+
+    @Test
+    void anUnforeseenFailureIsACauseToo() throws Exception {
+        ForkedJvm.Result r = ForkedJvm.run(OddPathProbe.class);
+        assertThat(r.toString(), r.exitCode(), equalTo(0));
+        assertThat(r.output(), containsString("AVAILABLE false"));
+        assertThat(r.output(), containsString("CAUSE NativeLibraryLoadError: jvhost native library for linux-x86_64"));
+        assertThat(r.output(), containsString("JVM-CAUSE java.nio.file.InvalidPathException"));
     }
 
     @Test
