@@ -17,6 +17,8 @@ jclass jvhost_out_of_memory;
 jclass jvhost_runtime;
 
 static pthread_key_t upcall_thread_key;
+static jclass upcalls_class;
+static jmethodID upcalls_report;
 
 static const jvhost_register_fn modules[] = {
 	jvhost_log_register,
@@ -72,6 +74,31 @@ jvhost_register(JNIEnv *env, const char *name, const JNINativeMethod *methods, i
 	return rc == JNI_OK ? 0 : -1;
 }
 
+bool
+jvhost_upcall_failed(JNIEnv *env, const char *where)
+{
+	jthrowable thrown = (*env)->ExceptionOccurred(env);
+	jstring jwhere;
+
+	if (thrown == NULL)
+		return false;
+	(*env)->ExceptionClear(env);
+	jwhere = (*env)->NewStringUTF(env, where);
+	if (jwhere != NULL) {
+		(*env)->CallStaticVoidMethod(env, upcalls_class, upcalls_report, jwhere, thrown);
+		(*env)->DeleteLocalRef(env, jwhere);
+	}
+	if (jwhere == NULL || (*env)->ExceptionCheck(env)) {
+		/* Could not report it through Java: print it rather than lose it. */
+		(*env)->ExceptionClear(env);
+		fprintf(stderr, "jvhost: %s threw, and reporting it failed:\n", where);
+		(*env)->Throw(env, thrown);
+		(*env)->ExceptionDescribe(env); /* prints and clears */
+	}
+	(*env)->DeleteLocalRef(env, thrown);
+	return true;
+}
+
 static void
 detach_upcall_thread(void *unused)
 {
@@ -121,6 +148,13 @@ JNI_OnLoad(JavaVM *vm, void *reserved)
 	jvhost_out_of_memory = jvhost_global_class(env, "java/lang/OutOfMemoryError");
 	jvhost_runtime = jvhost_global_class(env, "java/lang/RuntimeException");
 	if (!jvhost_illegal_argument || !jvhost_illegal_state || !jvhost_out_of_memory || !jvhost_runtime)
+		return JNI_ERR;
+	upcalls_class = jvhost_global_class(env, "io/jvhost/internal/Upcalls");
+	if (upcalls_class == NULL)
+		return JNI_ERR;
+	upcalls_report = (*env)->GetStaticMethodID(env, upcalls_class, "report",
+		"(Ljava/lang/String;Ljava/lang/Throwable;)V");
+	if (upcalls_report == NULL)
 		return JNI_ERR;
 
 	for (i = 0; i < JVHOST_ARRAY_SIZE(modules); i++)

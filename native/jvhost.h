@@ -31,6 +31,14 @@ jclass jvhost_global_class(JNIEnv *env, const char *name);
 int jvhost_register(JNIEnv *env, const char *name, const JNINativeMethod *methods, int count);
 
 /*
+ * Call after an upcall (native code calling Java) when an exception may be pending: hands it to
+ * io.jvhost.internal.Upcalls.report(where, exception), which logs it with its stack trace through
+ * System.Logger, and clears it, so that it neither unwinds into DPDK nor vanishes. Returns true if
+ * there was one. If reporting fails, the exception is printed to stderr (ExceptionDescribe).
+ */
+bool jvhost_upcall_failed(JNIEnv *env, const char *where);
+
+/*
  * The JNIEnv of the calling native thread, attaching it to the JVM once, as a daemon, if it is
  * not a Java thread (DPDK's control threads: vhost-events, eal-intr). The thread is detached
  * when it exits. Returns NULL when the JVM cannot take it (for instance during shutdown).

@@ -44,8 +44,8 @@ log_write(void *cookie, const char *buf, size_t size)
 			(jint)rte_log_cur_msg_loglevel(), (jint)rte_log_cur_msg_logtype(), bytes);
 		(*env)->DeleteLocalRef(env, bytes);
 	}
-	if ((*env)->ExceptionCheck(env))
-		(*env)->ExceptionClear(env); /* publish() contains its own failures; never propagate */
+	/* publish() reports its own failures; anything else (an error on entering it) is reported here */
+	jvhost_upcall_failed(env, "publishing a DPDK log message");
 
 	if (pending != NULL) {
 		(*env)->Throw(env, pending);

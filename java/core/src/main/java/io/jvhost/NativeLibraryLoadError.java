@@ -1,5 +1,7 @@
 package io.jvhost;
 
+import io.jvhost.internal.NativeLoader;
+
 /**
  * Thrown when jvhost's native library cannot be loaded. It is an {@link UnsatisfiedLinkError}, so
  * existing handlers keep working; its message names the platform, the path that was tried and a
@@ -20,7 +22,7 @@ public final class NativeLibraryLoadError extends UnsatisfiedLinkError {
      * @param cause the JVM's error, or {@code null}
      */
     public NativeLibraryLoadError(String platform, String path, String message, Throwable cause) {
-        super("jvhost native library for " + platform + " (" + path + "): " + message);
+        super(NativeLoader.describe(platform, path, message));
         this.platform = platform;
         this.path = path;
         if (cause != null) {

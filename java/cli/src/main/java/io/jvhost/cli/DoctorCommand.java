@@ -1,9 +1,7 @@
 package io.jvhost.cli;
 
 import io.jvhost.Jvhost;
-import io.jvhost.NativeLibraryLoadError;
-import io.jvhost.internal.NativeEal;
-import io.jvhost.internal.NativeLoader;
+import io.jvhost.eal.Eal;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -58,26 +56,22 @@ final class DoctorCommand implements Callable<Integer> {
     }
 
     private void checkNative() {
-        try {
-            NativeLoader.load();
-            String v = NativeEal.dpdkVersion();
-            if (v.startsWith("DPDK 22.11")) {
-                ok("native library loads; " + v + " linked in");
-            } else {
-                problem("native library has " + v, "rebuild jvhost against DPDK 22.11 (scripts/setup.sh, mvn package)");
-            }
-        } catch (NativeLibraryLoadError e) {
-            problem("native library: " + e.getMessage(), "run scripts/setup.sh (installs libnuma1, libbsd0) or rebuild");
+        if (!Jvhost.isAvailable()) {
+            problem("native library: " + Jvhost.unavailabilityCause().getMessage(),
+                    "run scripts/setup.sh (installs libnuma1, libbsd0) or rebuild");
+            return;
+        }
+        String v = Jvhost.dpdkVersion();
+        if (v.startsWith("DPDK 22.11")) {
+            ok("native library loads; " + v + " linked in");
+        } else {
+            problem("native library has " + v, "rebuild jvhost against DPDK 22.11 (scripts/setup.sh, mvn package)");
         }
     }
 
     private void checkCpus() {
-        int cpus;
-        try {
-            cpus = NativeEal.affinity().length;
-        } catch (UnsatisfiedLinkError e) {
-            cpus = Runtime.getRuntime().availableProcessors();
-        }
+        // without the native library, the JVM's count (affinity, and cgroup quotas) is the best guess
+        int cpus = Jvhost.isAvailable() ? Eal.currentThreadCpus().length : Runtime.getRuntime().availableProcessors();
         if (cpus >= 2) {
             ok(cpus + " CPUs usable by this process");
         } else {

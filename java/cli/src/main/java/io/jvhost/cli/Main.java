@@ -73,12 +73,8 @@ public final class Main implements Runnable {
     static final class Versions implements IVersionProvider {
         @Override
         public String[] getVersion() {
-            String dpdk;
-            try {
-                dpdk = Jvhost.dpdkVersion();
-            } catch (NativeLibraryLoadError e) {
-                dpdk = "unavailable (" + e.getMessage() + ")";
-            }
+            String dpdk = Jvhost.isAvailable() ? Jvhost.dpdkVersion()
+                    : "unavailable (" + Jvhost.unavailabilityCause().getMessage() + ")";
             return new String[] {
                 "jvhost " + Jvhost.version(),
                 dpdk,

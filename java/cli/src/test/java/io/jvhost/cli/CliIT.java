@@ -26,8 +26,13 @@ class CliIT {
         final Path log;
 
         Jvhost(String... args) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-jar", System.getProperty("jvhost.jar")));
+            this(List.of(), args);
+        }
+
+        Jvhost(List<String> jvmArgs, String... args) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            cmd.addAll(jvmArgs);
+            cmd.addAll(List.of("-jar", System.getProperty("jvhost.jar")));
             cmd.addAll(List.of(args));
             log = Files.createTempFile("jvhost-cli", ".log");
             process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -96,7 +101,11 @@ class CliIT {
         final String output;
 
         Run(String... args) throws Exception {
-            try (Jvhost j = new Jvhost(args)) {
+            this(List.of(), args);
+        }
+
+        Run(List<String> jvmArgs, String... args) throws Exception {
+            try (Jvhost j = new Jvhost(jvmArgs, args)) {
                 exit = j.waitFor(60);
                 output = j.output();
             }
@@ -168,6 +177,18 @@ class CliIT {
         assertThat(bad.output, bad.exit, equalTo(1));
         assertThat(bad.output, containsString("FAIL  socket directory /no/such/dir does not exist"));
         assertThat(bad.output, containsString("-> mkdir -p /no/such/dir"));
+    }
+
+    @Test
+    void doctorNamesAMissingNativeLibrary() throws Exception {
+        Run r = new Run(List.of("-Djvhost.library.path=/nonexistent/libjvhost.so"), "doctor");
+        assertThat(r.output, r.exit, equalTo(1));
+        assertThat(r.output, containsString("FAIL  native library: jvhost native library for linux-x86_64"
+                + " (/nonexistent/libjvhost.so): no such file"));
+        assertThat(r.output, containsString("CPUs usable by this process")); // the other checks still run
+        Run v = new Run(List.of("-Djvhost.library.path=/nonexistent/libjvhost.so"), "--version");
+        assertThat(v.output, v.exit, equalTo(0));
+        assertThat(v.output, containsString("unavailable (jvhost native library"));
     }
 
     @Test

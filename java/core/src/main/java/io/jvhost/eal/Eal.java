@@ -1,8 +1,8 @@
 package io.jvhost.eal;
 
+import io.jvhost.Jvhost;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.NativeEal;
-import io.jvhost.internal.NativeLoader;
 import io.jvhost.internal.NativeLog;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -86,7 +86,7 @@ public final class Eal implements AutoCloseable {
      */
     public static Eal start(EalConfig config) {
         Objects.requireNonNull(config, "config");
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         synchronized (Eal.class) {
             List<String> args = config.toArgs(NativeEal.affinity());
             EalArguments.check(args);
@@ -248,7 +248,7 @@ public final class Eal implements AutoCloseable {
      * @return the calling thread's lcore id, empty if it has none
      */
     public static Optional<Integer> currentLcore() {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         int id = NativeEal.lcoreId();
         return id < 0 ? Optional.empty() : Optional.of(id);
     }
@@ -264,7 +264,7 @@ public final class Eal implements AutoCloseable {
      *     (see {@code taskset}, cgroup cpusets), or a CPU number outside 0..1023
      */
     public static void pinCurrentThread(int... cpus) {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         if (cpus.length == 0) {
             throw new IllegalArgumentException("no CPU to pin to");
         }
@@ -273,6 +273,16 @@ public final class Eal implements AutoCloseable {
             throw new IllegalArgumentException("cannot pin thread '" + Thread.currentThread().getName() + "' to CPUs "
                     + java.util.Arrays.toString(cpus) + ": " + NativeEal.strerror(-rc));
         }
+    }
+
+    /**
+     * @return the CPUs the calling thread may run on ({@code sched_getaffinity}), ascending: what
+     *     {@code taskset} and cgroup cpusets leave it, or what {@link #pinCurrentThread} set
+     * @throws io.jvhost.NativeLibraryLoadError if the native library cannot be loaded
+     */
+    public static int[] currentThreadCpus() {
+        Jvhost.loadNativeLibrary();
+        return NativeEal.affinity();
     }
 
     /**

@@ -1,6 +1,5 @@
 package io.jvhost.internal;
 
-import io.jvhost.NativeLibraryLoadError;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -9,15 +8,69 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Locale;
 
-/** Finds and loads libjvhost.so once per class loader. */
+/**
+ * Finds and loads libjvhost.so once per class loader, and remembers a failure: a library that could
+ * not be loaded is not tried again (the attempt extracts a file and may take a while; its outcome
+ * does not change). Failures are {@link LoadFailure}s, which the public API turns into
+ * {@code io.jvhost.NativeLibraryLoadError}.
+ */
 public final class NativeLoader {
     /** System property naming a libjvhost.so file to load instead of the jar's own. */
     public static final String LIBRARY_PATH_PROPERTY = "jvhost.library.path";
 
     private static final String LIBRARY_FILE = "libjvhost.so";
     private static volatile boolean loaded;
+    /** The first attempt's failure, once there was one; guarded by NativeLoader.class. */
+    private static LoadFailure failure;
 
     private NativeLoader() {
+    }
+
+    /**
+     * Why the library could not be loaded: the platform looked for, the file or resource tried, what
+     * went wrong with a hint, and the JVM's own error as the cause when there was one.
+     */
+    public static final class LoadFailure extends UnsatisfiedLinkError {
+        private static final long serialVersionUID = 1L;
+
+        private final String platform;
+        private final String path;
+        private final String detail;
+
+        LoadFailure(String platform, String path, String detail, Throwable cause) {
+            super(describe(platform, path, detail));
+            this.platform = platform;
+            this.path = path;
+            this.detail = detail;
+            if (cause != null) {
+                initCause(cause);
+            }
+        }
+
+        /** @return the platform tag looked for, e.g. {@code linux-x86_64} */
+        public String platform() {
+            return platform;
+        }
+
+        /** @return the file or jar resource tried */
+        public String path() {
+            return path;
+        }
+
+        /** @return what went wrong and what to do about it */
+        public String detail() {
+            return detail;
+        }
+    }
+
+    /**
+     * @param platform the platform tag looked for
+     * @param path the file or resource tried
+     * @param detail what went wrong and what to do about it
+     * @return the message of a load failure, the same in the internal and the public error
+     */
+    public static String describe(String platform, String path, String detail) {
+        return "jvhost native library for " + platform + " (" + path + "): " + detail;
     }
 
     /** @return the platform tag used in resource paths, e.g. {@code linux-x86_64} */
@@ -50,9 +103,11 @@ public final class NativeLoader {
     }
 
     /**
-     * Loads the library unless it is loaded already.
+     * Loads the library unless it is loaded already. Only the first call tries; once it failed,
+     * every later call throws a new {@link LoadFailure} that repeats the first one's message, says it
+     * was not retried, and has the first failure as its cause (see {@link #failure()}).
      *
-     * @throws NativeLibraryLoadError when it cannot
+     * @throws LoadFailure when it cannot
      */
     public static void load() {
         if (loaded) {
@@ -62,14 +117,40 @@ public final class NativeLoader {
             if (loaded) {
                 return;
             }
-            String override = System.getProperty(LIBRARY_PATH_PROPERTY);
-            if (override != null && !override.isEmpty()) {
-                loadFile(Path.of(override).toAbsolutePath(), override);
-            } else {
-                loadFromResource();
+            if (failure != null) {
+                throw new LoadFailure(failure.platform, failure.path,
+                        failure.detail + " (failed at the first attempt in this JVM; not retried)", failure);
             }
-            NativeLog.start();
-            loaded = true;
+            String override = System.getProperty(LIBRARY_PATH_PROPERTY);
+            boolean explicit = override != null && !override.isEmpty();
+            String description = explicit ? override : "resource " + resourcePath();
+            try {
+                if (explicit) {
+                    loadFile(Path.of(override).toAbsolutePath(), override);
+                } else {
+                    loadFromResource();
+                }
+                NativeLog.start();
+                loaded = true;
+            } catch (LoadFailure f) {
+                failure = f;
+                throw f;
+            } catch (RuntimeException | LinkageError e) {
+                // anything else (a path the file system refuses, DPDK's log stream not set up): the
+                // same contract, so that availability can be asked without an exception
+                failure = new LoadFailure(platform(), description, e.toString(), e);
+                throw failure;
+            }
+        }
+    }
+
+    /**
+     * @return the first attempt's failure, or {@code null} if the library is loaded or no attempt
+     *     failed yet
+     */
+    public static LoadFailure failure() {
+        synchronized (NativeLoader.class) {
+            return failure;
         }
     }
 
@@ -78,7 +159,7 @@ public final class NativeLoader {
         Path temp = null;
         try (InputStream in = NativeLoader.class.getClassLoader().getResourceAsStream(resource)) {
             if (in == null) {
-                throw new NativeLibraryLoadError(platform(), "resource " + resource,
+                throw new LoadFailure(platform(), "resource " + resource,
                         "this jar has no native library for this platform (jvhost is built for"
                                 + " linux-x86_64 with DPDK 22.11); set -D" + LIBRARY_PATH_PROPERTY
                                 + "=/path/to/" + LIBRARY_FILE + " to use one built by hand",
@@ -90,7 +171,7 @@ public final class NativeLoader {
             Files.copy(in, temp, StandardCopyOption.REPLACE_EXISTING);
             loadFile(temp, "resource " + resource + " extracted to " + temp);
         } catch (IOException e) {
-            throw new NativeLibraryLoadError(platform(), "resource " + resource,
+            throw new LoadFailure(platform(), "resource " + resource,
                     "could not extract it to a temporary file (" + e + "); check java.io.tmpdir="
                             + System.getProperty("java.io.tmpdir") + " is writable and not mounted noexec",
                     e);
@@ -107,12 +188,12 @@ public final class NativeLoader {
 
     private static void loadFile(Path file, String description) {
         if (!Files.isRegularFile(file)) {
-            throw new NativeLibraryLoadError(platform(), description, "no such file", null);
+            throw new LoadFailure(platform(), description, "no such file", null);
         }
         try {
             System.load(file.toString());
         } catch (UnsatisfiedLinkError e) {
-            throw new NativeLibraryLoadError(platform(), description, hint(e.getMessage()), e);
+            throw new LoadFailure(platform(), description, hint(e.getMessage()), e);
         }
     }
 

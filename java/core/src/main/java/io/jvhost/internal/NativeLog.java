@@ -1,7 +1,5 @@
 package io.jvhost.internal;
 
-import io.jvhost.log.DpdkLog;
-import io.jvhost.log.DpdkLogLevel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -17,6 +15,9 @@ import java.util.regex.Pattern;
  * thread that logged it (a Java thread, or a DPDK thread attached as a daemon).
  */
 public final class NativeLog {
+    /** Prefix of the {@link System.Logger} names DPDK messages are published to. */
+    public static final String LOGGER_PREFIX = "dpdk.";
+
     private static final Pattern DUMP_LINE = Pattern.compile("id (\\d+): ([^,]+), level is (\\S+)");
     private static final Map<Integer, System.Logger> LOGGERS = new ConcurrentHashMap<>();
     private static volatile Map<Integer, String> typeNames = Map.of();
@@ -104,16 +105,36 @@ public final class NativeLog {
                 end--;
             }
             text = text.substring(0, end);
-            DpdkLogLevel dpdkLevel = DpdkLogLevel.of(level);
             Capture c = capture;
             if (c != null && c.thread == Thread.currentThread()) {
                 c.lines.add(text);
-                c.deferred.add(new Object[] {logtype, dpdkLevel.javaLevel(), text});
+                c.deferred.add(new Object[] {logtype, javaLevel(level), text});
                 return;
             }
-            logger(logtype).log(dpdkLevel.javaLevel(), text);
+            logger(logtype).log(javaLevel(level), text);
         } catch (Throwable t) {
-            // A failing log handler must not unwind into DPDK.
+            // A failing log handler must not unwind into DPDK, nor go unnoticed.
+            Upcalls.report("publishing a DPDK log message (level " + level + ", type " + logtype + ")", t);
+        }
+    }
+
+    /**
+     * @param level an {@code RTE_LOG_*} value
+     * @return the level DPDK messages of that level are published at: EMERG to ERR at ERROR, WARNING
+     *     at WARNING, NOTICE and INFO at INFO, DEBUG (and anything past it) at DEBUG
+     */
+    public static System.Logger.Level javaLevel(int level) {
+        if (level <= 4) {
+            return System.Logger.Level.ERROR;
+        }
+        switch (level) {
+            case 5:
+                return System.Logger.Level.WARNING;
+            case 6:
+            case 7:
+                return System.Logger.Level.INFO;
+            default:
+                return System.Logger.Level.DEBUG;
         }
     }
 
@@ -121,7 +142,7 @@ public final class NativeLog {
         System.Logger logger = LOGGERS.get(logtype);
         if (logger == null) {
             logger = LOGGERS.computeIfAbsent(logtype,
-                    t -> System.getLogger(DpdkLog.LOGGER_PREFIX + typeName(t)));
+                    t -> System.getLogger(LOGGER_PREFIX + typeName(t)));
         }
         return logger;
     }
@@ -156,11 +177,11 @@ public final class NativeLog {
         return result;
     }
 
-    /** @return every registered log type with its current level */
-    public static Map<String, DpdkLogLevel> typeLevels() {
-        Map<String, DpdkLogLevel> result = new LinkedHashMap<>();
+    /** @return every registered log type with its current level, an {@code RTE_LOG_*} value */
+    public static Map<String, Integer> typeLevels() {
+        Map<String, Integer> result = new LinkedHashMap<>();
         for (Map.Entry<Integer, Map.Entry<String, String>> e : parseDump().entrySet()) {
-            result.put(e.getValue().getKey(), DpdkLogLevel.of(getLevel(e.getKey())));
+            result.put(e.getValue().getKey(), getLevel(e.getKey()));
         }
         return Collections.unmodifiableMap(result);
     }

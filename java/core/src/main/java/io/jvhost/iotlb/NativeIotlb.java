@@ -109,7 +109,7 @@ public final class NativeIotlb extends NativeIotlbHandle {
      * @return RTE_MAX_LCORE of the DPDK build (the number of {@code rte_rand()} states)
      */
     public static int maxLcore() {
-        io.jvhost.internal.NativeLoader.load();
+        io.jvhost.Jvhost.loadNativeLibrary();
         return io.jvhost.internal.NativeIotlb.maxLcore();
     }
 

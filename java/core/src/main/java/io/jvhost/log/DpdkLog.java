@@ -1,7 +1,9 @@
 package io.jvhost.log;
 
-import io.jvhost.internal.NativeLoader;
+import io.jvhost.Jvhost;
 import io.jvhost.internal.NativeLog;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 
@@ -20,7 +22,7 @@ import java.util.Objects;
  */
 public final class DpdkLog {
     /** Prefix of the {@link System.Logger} names DPDK messages are published to. */
-    public static final String LOGGER_PREFIX = "dpdk.";
+    public static final String LOGGER_PREFIX = NativeLog.LOGGER_PREFIX;
 
     private DpdkLog() {
     }
@@ -32,13 +34,13 @@ public final class DpdkLog {
      */
     public static void setLevel(DpdkLogLevel level) {
         Objects.requireNonNull(level, "level");
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         NativeLog.setGlobalLevel(level.value());
     }
 
     /** @return DPDK's global log level */
     public static DpdkLogLevel level() {
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         return DpdkLogLevel.of(NativeLog.getGlobalLevel());
     }
 
@@ -56,7 +58,7 @@ public final class DpdkLog {
         if (pattern.isEmpty()) {
             throw new IllegalArgumentException("empty log type pattern");
         }
-        NativeLoader.load();
+        Jvhost.loadNativeLibrary();
         if (NativeLog.setLevelPattern(pattern, level.value()) != 0) {
             throw new IllegalArgumentException("DPDK refused log type pattern '" + pattern + "'");
         }
@@ -64,7 +66,9 @@ public final class DpdkLog {
 
     /** @return every log type DPDK knows now, by name, with its level */
     public static Map<String, DpdkLogLevel> types() {
-        NativeLoader.load();
-        return NativeLog.typeLevels();
+        Jvhost.loadNativeLibrary();
+        Map<String, DpdkLogLevel> result = new LinkedHashMap<>();
+        NativeLog.typeLevels().forEach((type, level) -> result.put(type, DpdkLogLevel.of(level)));
+        return Collections.unmodifiableMap(result);
     }
 }

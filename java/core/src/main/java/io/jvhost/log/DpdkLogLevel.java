@@ -1,23 +1,25 @@
 package io.jvhost.log;
 
+import io.jvhost.internal.NativeLog;
+
 /** DPDK's log levels ({@code RTE_LOG_*}), with the {@link System.Logger.Level} each is published at. */
 public enum DpdkLogLevel {
-    /** RTE_LOG_EMERG (1). */
-    EMERGENCY(1, System.Logger.Level.ERROR),
-    /** RTE_LOG_ALERT (2). */
-    ALERT(2, System.Logger.Level.ERROR),
-    /** RTE_LOG_CRIT (3). */
-    CRITICAL(3, System.Logger.Level.ERROR),
-    /** RTE_LOG_ERR (4). */
-    ERROR(4, System.Logger.Level.ERROR),
-    /** RTE_LOG_WARNING (5). */
-    WARNING(5, System.Logger.Level.WARNING),
-    /** RTE_LOG_NOTICE (6). */
-    NOTICE(6, System.Logger.Level.INFO),
-    /** RTE_LOG_INFO (7). */
-    INFO(7, System.Logger.Level.INFO),
-    /** RTE_LOG_DEBUG (8). */
-    DEBUG(8, System.Logger.Level.DEBUG);
+    /** RTE_LOG_EMERG (1), published at ERROR. */
+    EMERGENCY(1),
+    /** RTE_LOG_ALERT (2), published at ERROR. */
+    ALERT(2),
+    /** RTE_LOG_CRIT (3), published at ERROR. */
+    CRITICAL(3),
+    /** RTE_LOG_ERR (4), published at ERROR. */
+    ERROR(4),
+    /** RTE_LOG_WARNING (5), published at WARNING. */
+    WARNING(5),
+    /** RTE_LOG_NOTICE (6), published at INFO. */
+    NOTICE(6),
+    /** RTE_LOG_INFO (7), published at INFO. */
+    INFO(7),
+    /** RTE_LOG_DEBUG (8), published at DEBUG. */
+    DEBUG(8);
 
     private static final DpdkLogLevel[] BY_VALUE = new DpdkLogLevel[9];
 
@@ -28,11 +30,9 @@ public enum DpdkLogLevel {
     }
 
     private final int value;
-    private final System.Logger.Level javaLevel;
 
-    DpdkLogLevel(int value, System.Logger.Level javaLevel) {
+    DpdkLogLevel(int value) {
         this.value = value;
-        this.javaLevel = javaLevel;
     }
 
     /** @return DPDK's numeric value, {@code RTE_LOG_*} */
@@ -42,7 +42,7 @@ public enum DpdkLogLevel {
 
     /** @return the level DPDK messages of this level are published at */
     public System.Logger.Level javaLevel() {
-        return javaLevel;
+        return NativeLog.javaLevel(value);
     }
 
     /**

@@ -2,6 +2,7 @@ package io.jvhost.mbuf;
 
 import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 
+import io.jvhost.Jvhost;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MbufLayout;
 import io.jvhost.internal.MempoolHandle;
@@ -59,6 +60,7 @@ public final class PacketBatch implements AutoCloseable {
         if (capacity < 1 || capacity > MAX_CAPACITY) {
             throw new IllegalArgumentException("batch capacity must be 1.." + MAX_CAPACITY + ": " + capacity);
         }
+        Jvhost.loadNativeLibrary();
         return new PacketBatch(capacity);
     }
 

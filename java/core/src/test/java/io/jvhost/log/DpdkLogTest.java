@@ -1,6 +1,7 @@
 package io.jvhost.log;
 
 import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasEntry;
@@ -9,6 +10,7 @@ import static org.hamcrest.Matchers.hasSize;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.jvhost.internal.NativeLog;
+import io.jvhost.internal.Upcalls;
 import io.jvhost.testing.CapturingHandler;
 import io.jvhost.testing.SharedEal;
 import java.util.List;
@@ -96,6 +98,44 @@ class DpdkLogTest {
             List<LogRecord> got = matching(h, "jvhost-from-thread");
             assertThat(got, hasSize(1));
             assertThat(got.get(0).getLevel(), equalTo(Level.WARNING));
+        }
+    }
+
+    @Test
+    void aLogHandlerThatThrowsIsReportedWithItsStackTrace() {
+        SharedEal.get();
+        java.util.logging.Handler throwing = new java.util.logging.Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                if (record.getMessage().contains("jvhost-throwing-handler")) {
+                    throw new IllegalStateException("handler failed on purpose");
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        java.util.logging.Logger dpdk = java.util.logging.Logger.getLogger("dpdk");
+        java.util.logging.Logger reports = java.util.logging.Logger.getLogger(Upcalls.class.getName());
+        try (CapturingHandler upcalls = CapturingHandler.install(Upcalls.class.getName())) {
+            dpdk.addHandler(throwing);
+            reports.setUseParentHandlers(false); // the expected stack trace stays out of the build's output
+            try {
+                NativeLog.log(DpdkLogLevel.ERROR.value(), RTE_LOGTYPE_EAL, "jvhost-throwing-handler");
+            } finally {
+                dpdk.removeHandler(throwing);
+                reports.setUseParentHandlers(true);
+            }
+            List<LogRecord> got = upcalls.records();
+            assertThat(got, hasSize(1));
+            assertThat(got.get(0).getLevel(), equalTo(Level.SEVERE));
+            assertThat(got.get(0).getMessage(), containsString("publishing a DPDK log message"));
+            assertThat(got.get(0).getThrown().getMessage(), equalTo("handler failed on purpose"));
         }
     }
 
