@@ -34,7 +34,7 @@ release_lcore_at_exit(void *unused)
 }
 
 static jstring JNICALL
-native_dpdk_version(JNIEnv *env, jclass clazz)
+eal_jni_dpdk_version(JNIEnv *env, jclass clazz)
 {
 	return (*env)->NewStringUTF(env, rte_version());
 }
@@ -91,7 +91,7 @@ restore_fd(JNIEnv *env, int fd, int saved, int capture)
  * kept for the life of the process: EAL may keep pointers into argv, and it runs once.
  */
 static jint JNICALL
-native_init(JNIEnv *env, jclass clazz, jobjectArray args, jobjectArray captured)
+eal_jni_init(JNIEnv *env, jclass clazz, jobjectArray args, jobjectArray captured)
 {
 	int saved_out, saved_err, capture_out = -1, capture_err = -1;
 	jbyteArray out, err;
@@ -146,7 +146,7 @@ fail:
 }
 
 static jint JNICALL
-native_cleanup(JNIEnv *env, jclass clazz)
+eal_jni_cleanup(JNIEnv *env, jclass clazz)
 {
 	int rc;
 
@@ -157,13 +157,13 @@ native_cleanup(JNIEnv *env, jclass clazz)
 }
 
 static jstring JNICALL
-native_strerror(JNIEnv *env, jclass clazz, jint errnum)
+eal_jni_strerror(JNIEnv *env, jclass clazz, jint errnum)
 {
 	return (*env)->NewStringUTF(env, rte_strerror(errnum));
 }
 
 static jintArray JNICALL
-native_affinity(JNIEnv *env, jclass clazz)
+eal_jni_affinity(JNIEnv *env, jclass clazz)
 {
 	cpu_set_t set;
 	jint cpus[CPU_SETSIZE];
@@ -186,7 +186,7 @@ native_affinity(JNIEnv *env, jclass clazz)
 }
 
 static jint JNICALL
-native_set_affinity(JNIEnv *env, jclass clazz, jintArray cpus)
+eal_jni_set_affinity(JNIEnv *env, jclass clazz, jintArray cpus)
 {
 	jsize n = (*env)->GetArrayLength(env, cpus);
 	jint values[CPU_SETSIZE];
@@ -207,7 +207,7 @@ native_set_affinity(JNIEnv *env, jclass clazz, jintArray cpus)
 
 /* Returns the lcore id given to the calling thread, or -rte_errno. */
 static jint JNICALL
-native_thread_register(JNIEnv *env, jclass clazz)
+eal_jni_thread_register(JNIEnv *env, jclass clazz)
 {
 	rte_errno = 0;
 	if (rte_thread_register() != 0)
@@ -217,7 +217,7 @@ native_thread_register(JNIEnv *env, jclass clazz)
 }
 
 static void JNICALL
-native_thread_unregister(JNIEnv *env, jclass clazz)
+eal_jni_thread_unregister(JNIEnv *env, jclass clazz)
 {
 	pthread_setspecific(lcore_release_key, NULL);
 	if (eal_running)
@@ -225,7 +225,7 @@ native_thread_unregister(JNIEnv *env, jclass clazz)
 }
 
 static jint JNICALL
-native_lcore_id(JNIEnv *env, jclass clazz)
+eal_jni_lcore_id(JNIEnv *env, jclass clazz)
 {
 	unsigned int id = rte_lcore_id();
 
@@ -233,37 +233,37 @@ native_lcore_id(JNIEnv *env, jclass clazz)
 }
 
 static jint JNICALL
-native_lcore_count(JNIEnv *env, jclass clazz)
+eal_jni_lcore_count(JNIEnv *env, jclass clazz)
 {
 	return (jint)rte_lcore_count();
 }
 
 static jint JNICALL
-native_main_lcore(JNIEnv *env, jclass clazz)
+eal_jni_main_lcore(JNIEnv *env, jclass clazz)
 {
 	return (jint)rte_get_main_lcore();
 }
 
 /* rte_errno of the calling thread, as the last DPDK call left it. */
 static jint JNICALL
-native_rte_errno(JNIEnv *env, jclass clazz)
+eal_jni_rte_errno(JNIEnv *env, jclass clazz)
 {
 	return rte_errno;
 }
 
 static const JNINativeMethod methods[] = {
-	{ "rteErrno", "()I", (void *)native_rte_errno },
-	{ "dpdkVersion", "()Ljava/lang/String;", (void *)native_dpdk_version },
-	{ "init", "([Ljava/lang/String;[[B)I", (void *)native_init },
-	{ "cleanup", "()I", (void *)native_cleanup },
-	{ "strerror", "(I)Ljava/lang/String;", (void *)native_strerror },
-	{ "affinity", "()[I", (void *)native_affinity },
-	{ "setAffinity", "([I)I", (void *)native_set_affinity },
-	{ "threadRegister", "()I", (void *)native_thread_register },
-	{ "threadUnregister", "()V", (void *)native_thread_unregister },
-	{ "lcoreId", "()I", (void *)native_lcore_id },
-	{ "lcoreCount", "()I", (void *)native_lcore_count },
-	{ "mainLcore", "()I", (void *)native_main_lcore },
+	{ "rteErrno", "()I", (void *)eal_jni_rte_errno },
+	{ "dpdkVersion", "()Ljava/lang/String;", (void *)eal_jni_dpdk_version },
+	{ "init", "([Ljava/lang/String;[[B)I", (void *)eal_jni_init },
+	{ "cleanup", "()I", (void *)eal_jni_cleanup },
+	{ "strerror", "(I)Ljava/lang/String;", (void *)eal_jni_strerror },
+	{ "affinity", "()[I", (void *)eal_jni_affinity },
+	{ "setAffinity", "([I)I", (void *)eal_jni_set_affinity },
+	{ "threadRegister", "()I", (void *)eal_jni_thread_register },
+	{ "threadUnregister", "()V", (void *)eal_jni_thread_unregister },
+	{ "lcoreId", "()I", (void *)eal_jni_lcore_id },
+	{ "lcoreCount", "()I", (void *)eal_jni_lcore_count },
+	{ "mainLcore", "()I", (void *)eal_jni_main_lcore },
 };
 
 int

@@ -15,7 +15,7 @@
 
 /* Creates the vdev and returns its port id, or -errno. */
 static jint JNICALL
-native_vdev_create(JNIEnv *env, jclass clazz, jstring jname, jstring jargs)
+ethdev_jni_vdev_create(JNIEnv *env, jclass clazz, jstring jname, jstring jargs)
 {
 	const char *name = (*env)->GetStringUTFChars(env, jname, NULL);
 	const char *args = name != NULL ? (*env)->GetStringUTFChars(env, jargs, NULL) : NULL;
@@ -42,7 +42,7 @@ native_vdev_create(JNIEnv *env, jclass clazz, jstring jname, jstring jargs)
 
 /* Configures rxq/txq queues of ring_size descriptors each and starts the port; 0 or -errno. */
 static jint JNICALL
-native_configure_and_start(JNIEnv *env, jclass clazz, jint port, jint rxq, jint txq, jint ring_size,
+ethdev_jni_configure_and_start(JNIEnv *env, jclass clazz, jint port, jint rxq, jint txq, jint ring_size,
 		jlong pool)
 {
 	struct rte_eth_conf conf;
@@ -68,7 +68,7 @@ native_configure_and_start(JNIEnv *env, jclass clazz, jint port, jint rxq, jint 
 }
 
 static jint JNICALL
-native_rx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts, jint offset, jint max)
+ethdev_jni_rx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts, jint offset, jint max)
 {
 	return rte_eth_rx_burst((uint16_t)port, (uint16_t)q, (struct rte_mbuf **)(uintptr_t)pkts + offset,
 		(uint16_t)max);
@@ -76,7 +76,7 @@ native_rx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts, jint o
 
 /* Transmits; the driver owns what it took, the rest moves to the front of the array. */
 static jint JNICALL
-native_tx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts_addr, jint count)
+ethdev_jni_tx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts_addr, jint count)
 {
 	struct rte_mbuf **pkts = (struct rte_mbuf **)(uintptr_t)pkts_addr;
 	uint16_t sent = rte_eth_tx_burst((uint16_t)port, (uint16_t)q, pkts, (uint16_t)count);
@@ -88,7 +88,7 @@ native_tx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts_addr, j
 
 /* [ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf] */
 static jlongArray JNICALL
-native_stats(JNIEnv *env, jclass clazz, jint port)
+ethdev_jni_stats(JNIEnv *env, jclass clazz, jint port)
 {
 	struct rte_eth_stats s;
 	jlongArray result;
@@ -109,7 +109,7 @@ native_stats(JNIEnv *env, jclass clazz, jint port)
 }
 
 static jint JNICALL
-native_link_up(JNIEnv *env, jclass clazz, jint port)
+ethdev_jni_link_up(JNIEnv *env, jclass clazz, jint port)
 {
 	struct rte_eth_link link;
 
@@ -120,7 +120,7 @@ native_link_up(JNIEnv *env, jclass clazz, jint port)
 
 /* Stops and closes the port, then removes the vdev. */
 static jint JNICALL
-native_close(JNIEnv *env, jclass clazz, jint port, jstring jname)
+ethdev_jni_close(JNIEnv *env, jclass clazz, jint port, jstring jname)
 {
 	const char *name = (*env)->GetStringUTFChars(env, jname, NULL);
 	int rc;
@@ -135,13 +135,13 @@ native_close(JNIEnv *env, jclass clazz, jint port, jstring jname)
 }
 
 static const JNINativeMethod methods[] = {
-	{ "vdevCreate", "(Ljava/lang/String;Ljava/lang/String;)I", (void *)native_vdev_create },
-	{ "configureAndStart", "(IIIIJ)I", (void *)native_configure_and_start },
-	{ "rxBurst", "(IIJII)I", (void *)native_rx_burst },
-	{ "txBurst", "(IIJI)I", (void *)native_tx_burst },
-	{ "stats", "(I)[J", (void *)native_stats },
-	{ "linkUp", "(I)I", (void *)native_link_up },
-	{ "close", "(ILjava/lang/String;)I", (void *)native_close },
+	{ "vdevCreate", "(Ljava/lang/String;Ljava/lang/String;)I", (void *)ethdev_jni_vdev_create },
+	{ "configureAndStart", "(IIIIJ)I", (void *)ethdev_jni_configure_and_start },
+	{ "rxBurst", "(IIJII)I", (void *)ethdev_jni_rx_burst },
+	{ "txBurst", "(IIJI)I", (void *)ethdev_jni_tx_burst },
+	{ "stats", "(I)[J", (void *)ethdev_jni_stats },
+	{ "linkUp", "(I)I", (void *)ethdev_jni_link_up },
+	{ "close", "(ILjava/lang/String;)I", (void *)ethdev_jni_close },
 };
 
 int

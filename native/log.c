@@ -55,7 +55,7 @@ log_write(void *cookie, const char *buf, size_t size)
 }
 
 static void JNICALL
-native_install(JNIEnv *env, jclass clazz)
+log_jni_install(JNIEnv *env, jclass clazz)
 {
 	cookie_io_functions_t io = { .write = log_write };
 
@@ -72,20 +72,20 @@ native_install(JNIEnv *env, jclass clazz)
 }
 
 static jint JNICALL
-native_set_global_level(JNIEnv *env, jclass clazz, jint level)
+log_jni_set_global_level(JNIEnv *env, jclass clazz, jint level)
 {
 	rte_log_set_global_level((uint32_t)level);
 	return 0;
 }
 
 static jint JNICALL
-native_get_global_level(JNIEnv *env, jclass clazz)
+log_jni_get_global_level(JNIEnv *env, jclass clazz)
 {
 	return (jint)rte_log_get_global_level();
 }
 
 static jint JNICALL
-native_set_level_pattern(JNIEnv *env, jclass clazz, jstring pattern, jint level)
+log_jni_set_level_pattern(JNIEnv *env, jclass clazz, jstring pattern, jint level)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, pattern, NULL);
 	int rc;
@@ -98,14 +98,14 @@ native_set_level_pattern(JNIEnv *env, jclass clazz, jstring pattern, jint level)
 }
 
 static jint JNICALL
-native_get_level(JNIEnv *env, jclass clazz, jint logtype)
+log_jni_get_level(JNIEnv *env, jclass clazz, jint logtype)
 {
 	return rte_log_get_level((uint32_t)logtype);
 }
 
 /* rte_log_dump() output ("id N: name, level is X" lines): the only 22.11 API naming log types. */
 static jbyteArray JNICALL
-native_dump(JNIEnv *env, jclass clazz)
+log_jni_dump(JNIEnv *env, jclass clazz)
 {
 	char *text = NULL;
 	size_t size = 0;
@@ -127,7 +127,7 @@ native_dump(JNIEnv *env, jclass clazz)
 
 /* Logs through rte_log() itself, so tests can check the whole route from DPDK to Java. */
 static void JNICALL
-native_log(JNIEnv *env, jclass clazz, jint level, jint logtype, jstring message)
+log_jni_log(JNIEnv *env, jclass clazz, jint level, jint logtype, jstring message)
 {
 	const char *chars = (*env)->GetStringUTFChars(env, message, NULL);
 
@@ -138,13 +138,13 @@ native_log(JNIEnv *env, jclass clazz, jint level, jint logtype, jstring message)
 }
 
 static const JNINativeMethod methods[] = {
-	{ "install", "()V", (void *)native_install },
-	{ "setGlobalLevel", "(I)I", (void *)native_set_global_level },
-	{ "getGlobalLevel", "()I", (void *)native_get_global_level },
-	{ "setLevelPattern", "(Ljava/lang/String;I)I", (void *)native_set_level_pattern },
-	{ "getLevel", "(I)I", (void *)native_get_level },
-	{ "dump", "()[B", (void *)native_dump },
-	{ "log", "(IILjava/lang/String;)V", (void *)native_log },
+	{ "install", "()V", (void *)log_jni_install },
+	{ "setGlobalLevel", "(I)I", (void *)log_jni_set_global_level },
+	{ "getGlobalLevel", "()I", (void *)log_jni_get_global_level },
+	{ "setLevelPattern", "(Ljava/lang/String;I)I", (void *)log_jni_set_level_pattern },
+	{ "getLevel", "(I)I", (void *)log_jni_get_level },
+	{ "dump", "()[B", (void *)log_jni_dump },
+	{ "log", "(IILjava/lang/String;)V", (void *)log_jni_log },
 };
 
 int

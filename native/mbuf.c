@@ -13,46 +13,45 @@
 
 #define MBUF_CLASS "io/jvhost/internal/NativeMbuf"
 
-/* Returns the pool, or 0 with -rte_errno in err[0]. */
+/* Returns the pool, or -errno (rte_errno): user-space pointers are positive as jlong. */
 static jlong JNICALL
-native_pool_create(JNIEnv *env, jclass clazz, jstring jname, jint n, jint cache, jint data_room,
-		jint socket, jintArray err)
+mbuf_jni_pool_create(JNIEnv *env, jclass clazz, jstring jname, jint n, jint cache, jint data_room,
+		jint socket)
 {
 	const char *name = (*env)->GetStringUTFChars(env, jname, NULL);
 	struct rte_mempool *mp;
-	jint e;
+	jlong ret;
 
 	if (name == NULL)
-		return 0;
+		return -ENOMEM; /* OutOfMemoryError pending */
 	rte_errno = 0;
 	mp = rte_pktmbuf_pool_create(name, (unsigned int)n, (unsigned int)cache, 0,
 		(uint16_t)data_room, socket);
-	e = mp == NULL ? -(rte_errno > 0 ? rte_errno : ENOMEM) : 0;
+	ret = mp != NULL ? (jlong)(uintptr_t)mp : -(jlong)(rte_errno > 0 ? rte_errno : ENOMEM);
 	(*env)->ReleaseStringUTFChars(env, jname, name);
-	(*env)->SetIntArrayRegion(env, err, 0, 1, &e);
-	return (jlong)(uintptr_t)mp;
+	return ret;
 }
 
 static void JNICALL
-native_pool_free(JNIEnv *env, jclass clazz, jlong pool)
+mbuf_jni_pool_free(JNIEnv *env, jclass clazz, jlong pool)
 {
 	rte_mempool_free((struct rte_mempool *)(uintptr_t)pool);
 }
 
 static jint JNICALL
-native_pool_available(JNIEnv *env, jclass clazz, jlong pool)
+mbuf_jni_pool_available(JNIEnv *env, jclass clazz, jlong pool)
 {
 	return (jint)rte_mempool_avail_count((struct rte_mempool *)(uintptr_t)pool);
 }
 
 static jint JNICALL
-native_pool_in_use(JNIEnv *env, jclass clazz, jlong pool)
+mbuf_jni_pool_in_use(JNIEnv *env, jclass clazz, jlong pool)
 {
 	return (jint)rte_mempool_in_use_count((struct rte_mempool *)(uintptr_t)pool);
 }
 
 static jint JNICALL
-native_alloc_bulk(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset, jint n)
+mbuf_jni_alloc_bulk(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset, jint n)
 {
 	return rte_pktmbuf_alloc_bulk((struct rte_mempool *)(uintptr_t)pool,
 		(struct rte_mbuf **)(uintptr_t)pkts + offset, (unsigned int)n);
@@ -64,7 +63,7 @@ native_alloc_bulk(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset
  * in testpmd's txonly). The caller has checked length against the pool's data room.
  */
 static jint JNICALL
-native_alloc_filled(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset, jint n,
+mbuf_jni_alloc_filled(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offset, jint n,
 		jlong template, jint copy, jint length)
 {
 	struct rte_mbuf **m = (struct rte_mbuf **)(uintptr_t)pkts + offset;
@@ -82,14 +81,14 @@ native_alloc_filled(JNIEnv *env, jclass clazz, jlong pool, jlong pkts, jint offs
 }
 
 static void JNICALL
-native_free_bulk(JNIEnv *env, jclass clazz, jlong pkts, jint offset, jint n)
+mbuf_jni_free_bulk(JNIEnv *env, jclass clazz, jlong pkts, jint offset, jint n)
 {
 	rte_pktmbuf_free_bulk((struct rte_mbuf **)(uintptr_t)pkts + offset, (unsigned int)n);
 }
 
 /* Appends a fresh segment from pool to the chain at m; returns the segment's address or 0. */
 static jlong JNICALL
-native_append_segment(JNIEnv *env, jclass clazz, jlong pool, jlong m)
+mbuf_jni_append_segment(JNIEnv *env, jclass clazz, jlong pool, jlong m)
 {
 	struct rte_mbuf *head = (struct rte_mbuf *)(uintptr_t)m;
 	struct rte_mbuf *seg = rte_pktmbuf_alloc((struct rte_mempool *)(uintptr_t)pool);
@@ -104,7 +103,7 @@ native_append_segment(JNIEnv *env, jclass clazz, jlong pool, jlong m)
 }
 
 static jintArray JNICALL
-native_mbuf_layout(JNIEnv *env, jclass clazz)
+mbuf_jni_mbuf_layout(JNIEnv *env, jclass clazz)
 {
 	jint layout[] = {
 		offsetof(struct rte_mbuf, buf_addr),
@@ -126,15 +125,15 @@ native_mbuf_layout(JNIEnv *env, jclass clazz)
 }
 
 static const JNINativeMethod methods[] = {
-	{ "poolCreate", "(Ljava/lang/String;IIII[I)J", (void *)native_pool_create },
-	{ "poolFree", "(J)V", (void *)native_pool_free },
-	{ "poolAvailable", "(J)I", (void *)native_pool_available },
-	{ "poolInUse", "(J)I", (void *)native_pool_in_use },
-	{ "allocBulk", "(JJII)I", (void *)native_alloc_bulk },
-	{ "allocFilled", "(JJIIJII)I", (void *)native_alloc_filled },
-	{ "freeBulk", "(JII)V", (void *)native_free_bulk },
-	{ "appendSegment", "(JJ)J", (void *)native_append_segment },
-	{ "mbufLayout", "()[I", (void *)native_mbuf_layout },
+	{ "poolCreate", "(Ljava/lang/String;IIII)J", (void *)mbuf_jni_pool_create },
+	{ "poolFree", "(J)V", (void *)mbuf_jni_pool_free },
+	{ "poolAvailable", "(J)I", (void *)mbuf_jni_pool_available },
+	{ "poolInUse", "(J)I", (void *)mbuf_jni_pool_in_use },
+	{ "allocBulk", "(JJII)I", (void *)mbuf_jni_alloc_bulk },
+	{ "allocFilled", "(JJIIJII)I", (void *)mbuf_jni_alloc_filled },
+	{ "freeBulk", "(JII)V", (void *)mbuf_jni_free_bulk },
+	{ "appendSegment", "(JJ)J", (void *)mbuf_jni_append_segment },
+	{ "mbufLayout", "()[I", (void *)mbuf_jni_mbuf_layout },
 };
 
 int

@@ -98,32 +98,32 @@ static const struct rte_vhost_device_ops device_ops = {
 	})
 
 static jint JNICALL
-native_driver_register(JNIEnv *env, jclass clazz, jstring jpath, jlong flags)
+vhost_jni_driver_register(JNIEnv *env, jclass clazz, jstring jpath, jlong flags)
 {
 	return WITH_PATH(env, jpath, rte_vhost_driver_register(path, (uint64_t)flags));
 }
 
 static jint JNICALL
-native_driver_unregister(JNIEnv *env, jclass clazz, jstring jpath)
+vhost_jni_driver_unregister(JNIEnv *env, jclass clazz, jstring jpath)
 {
 	return WITH_PATH(env, jpath, rte_vhost_driver_unregister(path));
 }
 
 static jint JNICALL
-native_callback_register(JNIEnv *env, jclass clazz, jstring jpath)
+vhost_jni_callback_register(JNIEnv *env, jclass clazz, jstring jpath)
 {
 	return WITH_PATH(env, jpath, rte_vhost_driver_callback_register(path, &device_ops));
 }
 
 static jint JNICALL
-native_driver_start(JNIEnv *env, jclass clazz, jstring jpath)
+vhost_jni_driver_start(JNIEnv *env, jclass clazz, jstring jpath)
 {
 	return WITH_PATH(env, jpath, rte_vhost_driver_start(path));
 }
 
 /* op: 0 set, 1 enable, 2 disable, 3 set protocol */
 static jint JNICALL
-native_driver_features(JNIEnv *env, jclass clazz, jstring jpath, jint op, jlong features)
+vhost_jni_driver_features(JNIEnv *env, jclass clazz, jstring jpath, jint op, jlong features)
 {
 	uint64_t f = (uint64_t)features;
 
@@ -138,7 +138,7 @@ native_driver_features(JNIEnv *env, jclass clazz, jstring jpath, jint op, jlong 
 
 /* which: 0 features, 1 protocol features; -1 on error (features are never all ones). */
 static jlong JNICALL
-native_driver_get_features(JNIEnv *env, jclass clazz, jstring jpath, jint which)
+vhost_jni_driver_get_features(JNIEnv *env, jclass clazz, jstring jpath, jint which)
 {
 	uint64_t f = 0;
 	int rc;
@@ -153,7 +153,7 @@ native_driver_get_features(JNIEnv *env, jclass clazz, jstring jpath, jint which)
 /* --- device view ----------------------------------------------------------------------------- */
 
 static jstring JNICALL
-native_get_ifname(JNIEnv *env, jclass clazz, jint vid)
+vhost_jni_get_ifname(JNIEnv *env, jclass clazz, jint vid)
 {
 	char buf[PATH_MAX];
 
@@ -164,7 +164,7 @@ native_get_ifname(JNIEnv *env, jclass clazz, jint vid)
 
 /* [features, protocol features, vring count, numa node, mtu (-1: none)] */
 static jlongArray JNICALL
-native_device_info(JNIEnv *env, jclass clazz, jint vid)
+vhost_jni_device_info(JNIEnv *env, jclass clazz, jint vid)
 {
 	jlong info[5];
 	uint64_t features = 0, protocol = 0;
@@ -189,7 +189,7 @@ native_device_info(JNIEnv *env, jclass clazz, jint vid)
 
 /* 5 longs a region: guest physical, guest (frontend) user, host (backend) user, size, mmap size */
 static jlongArray JNICALL
-native_mem_table(JNIEnv *env, jclass clazz, jint vid)
+vhost_jni_mem_table(JNIEnv *env, jclass clazz, jint vid)
 {
 	struct rte_vhost_memory *mem = NULL;
 	jlongArray result;
@@ -213,7 +213,7 @@ native_mem_table(JNIEnv *env, jclass clazz, jint vid)
 
 /* [desc, avail, used, log guest addr, size, kickfd, callfd, last avail idx, last used idx] */
 static jlongArray JNICALL
-native_vring_info(JNIEnv *env, jclass clazz, jint vid, jint qid)
+vhost_jni_vring_info(JNIEnv *env, jclass clazz, jint vid, jint qid)
 {
 	struct rte_vhost_vring vring;
 	uint16_t last_avail = 0, last_used = 0;
@@ -238,7 +238,7 @@ native_vring_info(JNIEnv *env, jclass clazz, jint vid, jint qid)
 
 /* Names and values interleaved: Object[]{String[] names, long[] values}; null when stats are off. */
 static jobjectArray JNICALL
-native_vring_stats(JNIEnv *env, jclass clazz, jint vid, jint qid)
+vhost_jni_vring_stats(JNIEnv *env, jclass clazz, jint vid, jint qid)
 {
 	struct rte_vhost_stat_name *names = NULL;
 	struct rte_vhost_stat *stats = NULL;
@@ -293,7 +293,7 @@ out:
 }
 
 static jint JNICALL
-native_vring_stats_reset(JNIEnv *env, jclass clazz, jint vid, jint qid)
+vhost_jni_vring_stats_reset(JNIEnv *env, jclass clazz, jint vid, jint qid)
 {
 	return rte_vhost_vring_stats_reset(vid, (uint16_t)qid);
 }
@@ -304,7 +304,7 @@ native_vring_stats_reset(JNIEnv *env, jclass clazz, jint vid, jint qid)
  * is enabled again.
  */
 static jint JNICALL
-native_enable_guest_notification(JNIEnv *env, jclass clazz, jint vid, jint qid, jboolean enable)
+vhost_jni_enable_guest_notification(JNIEnv *env, jclass clazz, jint vid, jint qid, jboolean enable)
 {
 	return rte_vhost_enable_guest_notification(vid, (uint16_t)qid, enable ? 1 : 0);
 }
@@ -313,7 +313,7 @@ native_enable_guest_notification(JNIEnv *env, jclass clazz, jint vid, jint qid, 
 
 /* Returns the VVA and stores the mapped length in out[0]; 0 with out[0] = 0 on a miss. */
 static jlong JNICALL
-native_gpa_to_vva(JNIEnv *env, jclass clazz, jint vid, jlong gpa, jlong len, jlongArray out)
+vhost_jni_gpa_to_vva(JNIEnv *env, jclass clazz, jint vid, jlong gpa, jlong len, jlongArray out)
 {
 	struct virtio_net *dev = get_device(vid);
 	struct vhost_virtqueue *vq;
@@ -339,7 +339,7 @@ native_gpa_to_vva(JNIEnv *env, jclass clazz, jint vid, jlong gpa, jlong len, jlo
  * the guest-physical path otherwise.
  */
 static jlong JNICALL
-native_iova_to_vva(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong iova, jlong len, jint perm,
+vhost_jni_iova_to_vva(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong iova, jlong len, jint perm,
 		jlongArray out)
 {
 	struct virtio_net *dev = get_device(vid);
@@ -374,7 +374,7 @@ native_iova_to_vva(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong iova, jl
  * of the device's memory table. Returns 0, or -EFAULT when they do not.
  */
 static jint JNICALL
-native_read_memory(JNIEnv *env, jclass clazz, jint vid, jlong vva, jbyteArray dst, jint off, jint len)
+vhost_jni_read_memory(JNIEnv *env, jclass clazz, jint vid, jlong vva, jbyteArray dst, jint off, jint len)
 {
 	struct virtio_net *dev = get_device(vid);
 	struct vhost_virtqueue *vq;
@@ -408,7 +408,7 @@ native_read_memory(JNIEnv *env, jclass clazz, jint vid, jlong vva, jbyteArray ds
  * they stay with the caller. Returns how many were taken.
  */
 static jint JNICALL
-native_enqueue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pkts_addr, jint count)
+vhost_jni_enqueue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pkts_addr, jint count)
 {
 	struct rte_mbuf **pkts = (struct rte_mbuf **)(uintptr_t)pkts_addr;
 	uint16_t taken;
@@ -424,7 +424,7 @@ native_enqueue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pkts_addr, j
 
 /* Dequeues up to max packets from vring qid into pkts[offset..]; returns how many. */
 static jint JNICALL
-native_dequeue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pool_addr, jlong pkts_addr,
+vhost_jni_dequeue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pool_addr, jlong pkts_addr,
 		jint offset, jint max)
 {
 	struct rte_mbuf **pkts = (struct rte_mbuf **)(uintptr_t)pkts_addr;
@@ -434,24 +434,24 @@ native_dequeue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pool_addr, j
 }
 
 static const JNINativeMethod methods[] = {
-	{ "driverRegister", "(Ljava/lang/String;J)I", (void *)native_driver_register },
-	{ "driverUnregister", "(Ljava/lang/String;)I", (void *)native_driver_unregister },
-	{ "callbackRegister", "(Ljava/lang/String;)I", (void *)native_callback_register },
-	{ "driverStart", "(Ljava/lang/String;)I", (void *)native_driver_start },
-	{ "driverFeatures", "(Ljava/lang/String;IJ)I", (void *)native_driver_features },
-	{ "driverGetFeatures", "(Ljava/lang/String;I)J", (void *)native_driver_get_features },
-	{ "getIfname", "(I)Ljava/lang/String;", (void *)native_get_ifname },
-	{ "deviceInfo", "(I)[J", (void *)native_device_info },
-	{ "memTable", "(I)[J", (void *)native_mem_table },
-	{ "vringInfo", "(II)[J", (void *)native_vring_info },
-	{ "vringStats", "(II)[Ljava/lang/Object;", (void *)native_vring_stats },
-	{ "vringStatsReset", "(II)I", (void *)native_vring_stats_reset },
-	{ "enableGuestNotification", "(IIZ)I", (void *)native_enable_guest_notification },
-	{ "gpaToVva", "(IJJ[J)J", (void *)native_gpa_to_vva },
-	{ "iovaToVva", "(IIJJI[J)J", (void *)native_iova_to_vva },
-	{ "readMemory", "(IJ[BII)I", (void *)native_read_memory },
-	{ "enqueue", "(IIJI)I", (void *)native_enqueue },
-	{ "dequeue", "(IIJJII)I", (void *)native_dequeue },
+	{ "driverRegister", "(Ljava/lang/String;J)I", (void *)vhost_jni_driver_register },
+	{ "driverUnregister", "(Ljava/lang/String;)I", (void *)vhost_jni_driver_unregister },
+	{ "callbackRegister", "(Ljava/lang/String;)I", (void *)vhost_jni_callback_register },
+	{ "driverStart", "(Ljava/lang/String;)I", (void *)vhost_jni_driver_start },
+	{ "driverFeatures", "(Ljava/lang/String;IJ)I", (void *)vhost_jni_driver_features },
+	{ "driverGetFeatures", "(Ljava/lang/String;I)J", (void *)vhost_jni_driver_get_features },
+	{ "getIfname", "(I)Ljava/lang/String;", (void *)vhost_jni_get_ifname },
+	{ "deviceInfo", "(I)[J", (void *)vhost_jni_device_info },
+	{ "memTable", "(I)[J", (void *)vhost_jni_mem_table },
+	{ "vringInfo", "(II)[J", (void *)vhost_jni_vring_info },
+	{ "vringStats", "(II)[Ljava/lang/Object;", (void *)vhost_jni_vring_stats },
+	{ "vringStatsReset", "(II)I", (void *)vhost_jni_vring_stats_reset },
+	{ "enableGuestNotification", "(IIZ)I", (void *)vhost_jni_enable_guest_notification },
+	{ "gpaToVva", "(IJJ[J)J", (void *)vhost_jni_gpa_to_vva },
+	{ "iovaToVva", "(IIJJI[J)J", (void *)vhost_jni_iova_to_vva },
+	{ "readMemory", "(IJ[BII)I", (void *)vhost_jni_read_memory },
+	{ "enqueue", "(IIJI)I", (void *)vhost_jni_enqueue },
+	{ "dequeue", "(IIJJII)I", (void *)vhost_jni_dequeue },
 };
 
 int

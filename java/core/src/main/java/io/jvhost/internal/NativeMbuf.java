@@ -5,7 +5,8 @@ public final class NativeMbuf {
     private NativeMbuf() {
     }
 
-    public static native long poolCreate(String name, int n, int cache, int dataRoom, int socket, int[] err);
+    /** @return the {@code rte_mempool *}, or -errno */
+    public static native long poolCreate(String name, int n, int cache, int dataRoom, int socket);
 
     public static native void poolFree(long pool);
 

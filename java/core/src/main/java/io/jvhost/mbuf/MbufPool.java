@@ -83,10 +83,9 @@ public final class MbufPool implements AutoCloseable {
         if (n.isEmpty() || n.length() > MAX_NAME) {
             throw new IllegalArgumentException("pool name must be 1.." + MAX_NAME + " characters: '" + n + "'");
         }
-        int[] err = new int[1];
-        long address = NativeMbuf.poolCreate(n, size, cacheSize, dataRoom, -1, err);
-        if (address == 0) {
-            int errno = -err[0];
+        long address = NativeMbuf.poolCreate(n, size, cacheSize, dataRoom, -1);
+        if (address < 0) {
+            int errno = (int) -address;
             throw new EalException("rte_pktmbuf_pool_create(" + n + ", " + size + ") failed", errno,
                     NativeEal.strerror(errno), List.of());
         }
