@@ -13,6 +13,8 @@ import java.util.Optional;
  * <ul>
  *   <li>{@code --no-huge -m 256}: anonymous shared memory (memfd), which vhost-user can share;</li>
  *   <li>{@code --no-pci}: jvhost drives no PCI devices;</li>
+ *   <li>{@code --no-telemetry}: DPDK's telemetry socket is not created (it would also warn at every
+ *       start that it has no legacy callbacks); {@link Builder#telemetry(boolean)} turns it on;</li>
  *   <li>{@code --file-prefix=jvhost-<pid>}: a runtime directory of this process's own;</li>
  *   <li>{@code --lcores=0@(<cpus>)}: one lcore, the main one, allowed on every CPU the starting
  *       thread may use, so that starting EAL pins no thread to one CPU.</li>
@@ -31,6 +33,7 @@ public final class EalConfig {
     private final String lcores;
     private final String filePrefix;
     private final boolean pci;
+    private final boolean telemetry;
     private final List<String> extraArgs;
     private final List<String> rawArgs;
 
@@ -40,6 +43,7 @@ public final class EalConfig {
         this.lcores = b.lcores;
         this.filePrefix = b.filePrefix;
         this.pci = b.pci;
+        this.telemetry = b.telemetry;
         this.extraArgs = List.copyOf(b.extraArgs);
         this.rawArgs = null;
     }
@@ -50,6 +54,7 @@ public final class EalConfig {
         this.lcores = null;
         this.filePrefix = null;
         this.pci = false;
+        this.telemetry = false;
         this.extraArgs = List.of();
         this.rawArgs = List.copyOf(rawArgs);
     }
@@ -105,6 +110,11 @@ public final class EalConfig {
         return pci;
     }
 
+    /** @return whether DPDK's telemetry socket is created */
+    public boolean telemetry() {
+        return telemetry;
+    }
+
     /** @return the arguments appended verbatim after jvhost's */
     public List<String> extraArgs() {
         return extraArgs;
@@ -138,6 +148,9 @@ public final class EalConfig {
         if (!pci) {
             args.add("--no-pci");
         }
+        if (!telemetry) {
+            args.add("--no-telemetry");
+        }
         if (!hugepages) {
             // --in-memory (hugepages) needs no prefix; without it each process needs its own.
             args.add("--file-prefix=" + (filePrefix != null ? filePrefix : "jvhost-" + ProcessHandle.current().pid()));
@@ -166,7 +179,7 @@ public final class EalConfig {
     public String toString() {
         return rawArgs != null ? "EalConfig.raw" + rawArgs
                 : "EalConfig[hugepages=" + hugepages + ", memoryMb=" + memoryMb + ", lcores=" + lcores
-                        + ", filePrefix=" + filePrefix + ", pci=" + pci + ", extraArgs=" + extraArgs + "]";
+                        + ", filePrefix=" + filePrefix + ", pci=" + pci + ", telemetry=" + telemetry + ", extraArgs=" + extraArgs + "]";
     }
 
     /** Builds an {@link EalConfig}. */
@@ -176,6 +189,7 @@ public final class EalConfig {
         private String lcores;
         private String filePrefix;
         private boolean pci;
+        private boolean telemetry;
         private final List<String> extraArgs = new ArrayList<>();
 
         private Builder() {
@@ -228,6 +242,15 @@ public final class EalConfig {
          */
         public Builder pci(boolean pci) {
             this.pci = pci;
+            return this;
+        }
+
+        /**
+         * @param telemetry create DPDK's telemetry socket (off by default: {@code --no-telemetry})
+         * @return this
+         */
+        public Builder telemetry(boolean telemetry) {
+            this.telemetry = telemetry;
             return this;
         }
 

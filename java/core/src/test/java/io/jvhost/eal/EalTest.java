@@ -25,6 +25,7 @@ class EalTest {
         assertThat(eal.isOpen(), equalTo(true));
         assertThat(eal.arguments(), hasItem("--no-huge"));
         assertThat(eal.arguments(), hasItem("--no-pci"));
+        assertThat(eal.arguments(), hasItem("--no-telemetry"));
         assertThat(eal.arguments(), hasItem("--file-prefix=jvhost-" + ProcessHandle.current().pid()));
         assertThat(eal.arguments().get(0), startsWith("--lcores=0@("));
         assertThat(eal.dpdkVersion(), startsWith("DPDK 22.11"));
@@ -153,9 +154,10 @@ class EalTest {
     void configBuildsTheDocumentedArguments() {
         List<String> args = EalConfig.builder().memoryMb(128).filePrefix("jvhost-x").extraArgs("--vdev", "net_null0")
                 .build().toArgs(new int[] {0, 1});
-        assertThat(args, contains("--lcores=0@(0,1)", "--no-huge", "-m", "128", "--no-pci",
+        assertThat(args, contains("--lcores=0@(0,1)", "--no-huge", "-m", "128", "--no-pci", "--no-telemetry",
                 "--file-prefix=jvhost-x", "--vdev", "net_null0"));
-        List<String> huge = EalConfig.builder().hugepages(true).pci(true).lcores("0@1").build().toArgs(new int[] {0});
+        List<String> huge = EalConfig.builder().hugepages(true).pci(true).telemetry(true).lcores("0@1").build()
+                .toArgs(new int[] {0});
         assertThat(huge, contains("--lcores=0@1", "--in-memory", "--single-file-segments", "-m", "256"));
         assertThrows(IllegalArgumentException.class, () -> EalConfig.builder().memoryMb(0));
         assertThrows(IllegalArgumentException.class, () -> EalConfig.builder().lcores(" "));

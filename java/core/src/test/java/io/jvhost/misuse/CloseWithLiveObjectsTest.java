@@ -43,6 +43,8 @@ class CloseWithLiveObjectsTest {
         String out = r.output();
         assertThat(out, containsString("SCENARIO DONE"));
         assertThat(out, containsString("BEFORE count=10 length=64"));
+        assertThat("the default EAL start is quiet about telemetry (--no-telemetry)", out,
+                not(containsString("TELEMETRY")));
         assertThat(out, containsString("EAL CLOSED open=false batch open=false pool open=false"));
         assertThat(out, not(containsString("WORKED ")));
         assertThat(out, not(containsString("OTHER ")));
