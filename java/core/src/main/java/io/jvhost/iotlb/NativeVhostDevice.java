@@ -1,6 +1,7 @@
 package io.jvhost.iotlb;
 
 import io.jvhost.eal.Eal;
+import io.jvhost.protocol.FeatureBit;
 import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.MemoryRegion;
 import io.jvhost.protocol.Message;
@@ -36,9 +37,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class NativeVhostDevice extends NativeIotlbHandle {
     private static final AtomicInteger COUNTER = new AtomicInteger();
-    private static final long FEATURES = VirtioFeature.maskOf(VirtioFeature.IOMMU_PLATFORM, VirtioFeature.VERSION_1,
+    private static final long FEATURES = FeatureBit.maskOf(VirtioFeature.IOMMU_PLATFORM, VirtioFeature.VERSION_1,
             VirtioFeature.PROTOCOL_FEATURES);
-    private static final long PROTOCOL_FEATURES = ProtocolFeature.maskOf(ProtocolFeature.REPLY_ACK,
+    private static final long PROTOCOL_FEATURES = FeatureBit.maskOf(ProtocolFeature.REPLY_ACK,
             ProtocolFeature.BACKEND_REQ);
 
     /**

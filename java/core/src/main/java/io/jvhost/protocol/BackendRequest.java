@@ -32,12 +32,11 @@ public enum BackendRequest {
      * @throws IllegalArgumentException if the protocol (as DPDK 22.11 knows it) defines none
      */
     public static BackendRequest of(int code) {
-        for (BackendRequest r : values()) {
-            if (r.code == code) {
-                return r;
-            }
+        BackendRequest r = Codes.find(values(), BackendRequest::code, code);
+        if (r == null) {
+            throw new IllegalArgumentException("no backend request has code " + Integer.toUnsignedString(code));
         }
-        throw new IllegalArgumentException("no backend request has code " + Integer.toUnsignedString(code));
+        return r;
     }
 
     /**
@@ -45,11 +44,7 @@ public enum BackendRequest {
      * @return its name, e.g. {@code IOTLB_MSG}, or {@code REQUEST_<n>}
      */
     public static String nameOf(int code) {
-        for (BackendRequest r : values()) {
-            if (r.code == code) {
-                return r.name();
-            }
-        }
-        return "REQUEST_" + Integer.toUnsignedString(code);
+        BackendRequest r = Codes.find(values(), BackendRequest::code, code);
+        return r == null ? "REQUEST_" + Integer.toUnsignedString(code) : r.name();
     }
 }

@@ -29,12 +29,14 @@ public interface FeatureBit {
     }
 
     /**
+     * @param <F> {@link VirtioFeature} or {@link ProtocolFeature} (one mask holds one kind)
      * @param bits feature bits
      * @return the mask with their bits set
      */
-    static long maskOf(FeatureBit... bits) {
+    @SafeVarargs
+    static <F extends Enum<F> & FeatureBit> long maskOf(F... bits) {
         long m = 0;
-        for (FeatureBit b : bits) {
+        for (F b : bits) {
             m |= Objects.requireNonNull(b, "feature bit").mask();
         }
         return m;
@@ -48,12 +50,11 @@ public interface FeatureBit {
      * @throws IllegalArgumentException if none has it
      */
     static <F extends Enum<F> & FeatureBit> F ofBit(Class<F> type, int bit) {
-        for (F f : type.getEnumConstants()) {
-            if (f.bit() == bit) {
-                return f;
-            }
+        F f = Codes.find(type.getEnumConstants(), FeatureBit::bit, bit);
+        if (f == null) {
+            throw new IllegalArgumentException("no " + type.getSimpleName() + " has bit " + bit);
         }
-        throw new IllegalArgumentException("no " + type.getSimpleName() + " has bit " + bit);
+        return f;
     }
 
     /**
@@ -68,13 +69,8 @@ public interface FeatureBit {
             if ((features & (1L << b)) == 0) {
                 continue;
             }
-            String name = "bit" + b;
-            for (F f : type.getEnumConstants()) {
-                if (f.bit() == b) {
-                    name = f.name();
-                }
-            }
-            names.add(name);
+            F f = Codes.find(type.getEnumConstants(), FeatureBit::bit, b);
+            names.add(f == null ? "bit" + b : f.name());
         }
         return names;
     }

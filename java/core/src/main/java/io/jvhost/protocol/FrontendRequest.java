@@ -96,12 +96,11 @@ public enum FrontendRequest {
      * @throws IllegalArgumentException if the protocol (as DPDK 22.11 knows it) defines none
      */
     public static FrontendRequest of(int code) {
-        for (FrontendRequest r : values()) {
-            if (r.code == code) {
-                return r;
-            }
+        FrontendRequest r = Codes.find(values(), FrontendRequest::code, code);
+        if (r == null) {
+            throw new IllegalArgumentException("no frontend request has code " + Integer.toUnsignedString(code));
         }
-        throw new IllegalArgumentException("no frontend request has code " + Integer.toUnsignedString(code));
+        return r;
     }
 
     /**
@@ -109,11 +108,7 @@ public enum FrontendRequest {
      * @return its name, e.g. {@code GET_FEATURES}, or {@code REQUEST_<n>}
      */
     public static String nameOf(int code) {
-        for (FrontendRequest r : values()) {
-            if (r.code == code) {
-                return r.name();
-            }
-        }
-        return "REQUEST_" + Integer.toUnsignedString(code);
+        FrontendRequest r = Codes.find(values(), FrontendRequest::code, code);
+        return r == null ? "REQUEST_" + Integer.toUnsignedString(code) : r.name();
     }
 }

@@ -31,10 +31,9 @@ public enum IotlbType {
      * @throws IllegalArgumentException unless it is 1 to 4
      */
     public static IotlbType ofWire(int wire) {
-        for (IotlbType t : values()) {
-            if (t.wire == wire) {
-                return t;
-            }
+        IotlbType t = Codes.find(values(), IotlbType::wire, wire);
+        if (t != null) {
+            return t;
         }
         throw new IllegalArgumentException("an IOTLB message type is 1 (MISS), 2 (UPDATE), 3 (INVALIDATE) or 4"
                 + " (ACCESS_FAIL), not " + wire);
@@ -45,11 +44,7 @@ public enum IotlbType {
      * @return the type's name, e.g. {@code UPDATE}, or {@code type(<n>)}
      */
     public static String nameOf(int wire) {
-        for (IotlbType t : values()) {
-            if (t.wire == wire) {
-                return t.name();
-            }
-        }
-        return "type(" + wire + ")";
+        IotlbType t = Codes.find(values(), IotlbType::wire, wire);
+        return t == null ? "type(" + wire + ")" : t.name();
     }
 }

@@ -24,6 +24,11 @@ public record MemoryRegion(long guestPhysicalAddress, long frontendAddress, long
     public static final int WIRE_BYTES = 32;
 
     /**
+     * @param guestPhysicalAddress where the region starts in guest physical memory
+     * @param frontendAddress where it starts in the frontend's address space
+     * @param backendAddress where it is mapped in this process
+     * @param size its size in bytes
+     * @param mmapSize how much this process mapped for it; 0 where it is not known
      * @throws IllegalArgumentException if {@code mmapSize} is neither 0 nor at least {@code size}
      */
     public MemoryRegion {

@@ -9,10 +9,12 @@ import java.util.Objects;
  * payload is copied in and out.
  *
  * @param header the header
- * @param payload the payload
+ * @param payload the payload (copied)
  */
 public record Message(MessageHeader header, byte[] payload) {
     /**
+     * @param header the header
+     * @param payload the payload (copied)
      * @throws IllegalArgumentException if the header announces another payload length
      */
     public Message {
@@ -78,6 +80,7 @@ public record Message(MessageHeader header, byte[] payload) {
         return b.array();
     }
 
+    /** @return a copy of the payload */
     @Override
     public byte[] payload() {
         return payload.clone();

@@ -1,13 +1,11 @@
 package io.jvhost.protocol;
 
-import java.util.List;
-
 /**
  * A vhost-user protocol feature bit (GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES; only after
  * {@link VirtioFeature#PROTOCOL_FEATURES} is offered): the numbers of DPDK 22.11's
  * {@code rte_vhost.h} and the vhost-user specification, named as the specification names them
  * today (rust-vmm's {@code VhostUserProtocolFeatures}); {@link #cName()} gives DPDK's name.
- * Feature sets travel as u64 masks.
+ * Feature sets travel as u64 masks: {@link FeatureBit#maskOf}, {@link FeatureBit#names}.
  */
 public enum ProtocolFeature implements FeatureBit {
     /** {@code VHOST_USER_PROTOCOL_F_MQ} (0): several queues (GET_QUEUE_NUM). */
@@ -61,30 +59,5 @@ public enum ProtocolFeature implements FeatureBit {
     @Override
     public String cName() {
         return cName;
-    }
-
-    /**
-     * @param bits ProtocolFeature bits
-     * @return the mask with their bits set
-     */
-    public static long maskOf(ProtocolFeature... bits) {
-        return FeatureBit.maskOf(bits);
-    }
-
-    /**
-     * @param bit a bit number
-     * @return the constant with that bit
-     * @throws IllegalArgumentException if none has it
-     */
-    public static ProtocolFeature ofBit(int bit) {
-        return FeatureBit.ofBit(ProtocolFeature.class, bit);
-    }
-
-    /**
-     * @param features a mask
-     * @return the names of its bits, lowest first; a bit this enum does not know as {@code bit<n>}
-     */
-    public static List<String> names(long features) {
-        return FeatureBit.names(ProtocolFeature.class, features);
     }
 }

@@ -1,5 +1,6 @@
 package io.jvhost.protocol;
 
+import io.jvhost.protocol.Access;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 
@@ -27,6 +28,11 @@ public record VhostIotlbMsg(long iova, long size, long uaddr, int perm, int type
     public static final int FIELD_BYTES = 26;
 
     /**
+     * @param iova I/O virtual address (unsigned)
+     * @param size length in bytes (unsigned)
+     * @param uaddr the frontend's virtual address of {@code iova}, for an UPDATE
+     * @param perm the {@link Access} wire value, 0 to 255
+     * @param type the {@link IotlbType} wire value, 0 to 255
      * @throws IllegalArgumentException if {@code perm} or {@code type} is not a byte (0 to 255)
      */
     public VhostIotlbMsg {

@@ -1,12 +1,11 @@
 package io.jvhost.protocol;
 
-import java.util.List;
-
 /**
  * A virtio feature bit of a vhost-user device (GET_FEATURES, SET_FEATURES), for the virtio-net
  * devices DPDK's vhost library serves: the virtio specification's numbers, the vhost-user
  * specification's {@link #PROTOCOL_FEATURES} and vhost's {@link #LOG_ALL} (rust-vmm's
- * {@code VhostUserVirtioFeatures} holds the last two). Feature sets travel as u64 masks.
+ * {@code VhostUserVirtioFeatures} holds the last two). Feature sets travel as u64 masks:
+ * {@link FeatureBit#maskOf}, {@link FeatureBit#names}.
  */
 public enum VirtioFeature implements FeatureBit {
     /** {@code VIRTIO_NET_F_CSUM} (0): the device handles packets with partial checksum. */
@@ -78,30 +77,5 @@ public enum VirtioFeature implements FeatureBit {
     @Override
     public String cName() {
         return cName;
-    }
-
-    /**
-     * @param bits VirtioFeature bits
-     * @return the mask with their bits set
-     */
-    public static long maskOf(VirtioFeature... bits) {
-        return FeatureBit.maskOf(bits);
-    }
-
-    /**
-     * @param bit a bit number
-     * @return the constant with that bit
-     * @throws IllegalArgumentException if none has it
-     */
-    public static VirtioFeature ofBit(int bit) {
-        return FeatureBit.ofBit(VirtioFeature.class, bit);
-    }
-
-    /**
-     * @param features a mask
-     * @return the names of its bits, lowest first; a bit this enum does not know as {@code bit<n>}
-     */
-    public static List<String> names(long features) {
-        return FeatureBit.names(VirtioFeature.class, features);
     }
 }

@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.jvhost.protocol.Access;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HexFormat;
@@ -228,17 +229,17 @@ class ProtocolCodecTest {
         assertThat(ProtocolFeature.BACKEND_REQ.bit(), is(5));
         assertThat(ProtocolFeature.BACKEND_REQ.cName(), equalTo("VHOST_USER_PROTOCOL_F_SLAVE_REQ"));
         assertThat(ProtocolFeature.STATUS.bit(), is(16));
-        long m = VirtioFeature.maskOf(VirtioFeature.IOMMU_PLATFORM, VirtioFeature.VERSION_1,
+        long m = FeatureBit.maskOf(VirtioFeature.IOMMU_PLATFORM, VirtioFeature.VERSION_1,
                 VirtioFeature.PROTOCOL_FEATURES);
         assertThat(m, is((1L << 33) | (1L << 32) | (1L << 30)));
         assertThat(VirtioFeature.VERSION_1.isIn(m), is(true));
         assertThat(VirtioFeature.NET_MQ.isIn(m), is(false));
-        assertThat(VirtioFeature.names(m | (1L << 63)), contains("PROTOCOL_FEATURES", "VERSION_1", "IOMMU_PLATFORM",
+        assertThat(FeatureBit.names(VirtioFeature.class, m | (1L << 63)), contains("PROTOCOL_FEATURES", "VERSION_1", "IOMMU_PLATFORM",
                 "bit63"));
-        assertThat(ProtocolFeature.ofBit(5), is(ProtocolFeature.BACKEND_REQ));
-        assertThrows(IllegalArgumentException.class, () -> ProtocolFeature.ofBit(17));
-        assertThrows(IllegalArgumentException.class, () -> VirtioFeature.ofBit(64));
-        assertThrows(NullPointerException.class, () -> VirtioFeature.maskOf(VirtioFeature.NET_MQ, null));
+        assertThat(FeatureBit.ofBit(ProtocolFeature.class, 5), is(ProtocolFeature.BACKEND_REQ));
+        assertThrows(IllegalArgumentException.class, () -> FeatureBit.ofBit(ProtocolFeature.class, 17));
+        assertThrows(IllegalArgumentException.class, () -> FeatureBit.ofBit(VirtioFeature.class, 64));
+        assertThrows(NullPointerException.class, () -> FeatureBit.maskOf(VirtioFeature.NET_MQ, null));
     }
 
     @Test
