@@ -1,6 +1,5 @@
 package io.jvhost.frontend;
 
-import io.jvhost.protocol.Access;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import io.jvhost.protocol.Access;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**

@@ -9,7 +9,6 @@ import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
 import static org.hamcrest.Matchers.not;
 
-import io.jvhost.protocol.Access;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -29,6 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import io.jvhost.frontend.IotlbLog.Event;
 import io.jvhost.frontend.IotlbLog.MissOutcome;
 import io.jvhost.frontend.IotlbLog.Type;
+import io.jvhost.protocol.Access;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**

@@ -8,12 +8,6 @@ import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.jvhost.protocol.Access;
-import io.jvhost.protocol.BackendRequest;
-import io.jvhost.protocol.FrontendRequest;
-import io.jvhost.protocol.Message;
-import io.jvhost.protocol.MessageHeader;
-import io.jvhost.protocol.VhostIotlbMsg;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -30,6 +24,12 @@ import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.BackendRequest;
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.Message;
+import io.jvhost.protocol.MessageHeader;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**
