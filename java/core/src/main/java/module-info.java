@@ -14,6 +14,7 @@ module io.jvhost.core {
     exports io.jvhost.iotlb;
     exports io.jvhost.log;
     exports io.jvhost.mbuf;
+    exports io.jvhost.protocol;
     exports io.jvhost.serve;
     exports io.jvhost.vhost;
 }

@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import io.jvhost.protocol.Access;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**
@@ -81,7 +82,7 @@ public final class FrontendBench {
                 io.jvhost.vhost.VhostDevice d = port.awaitDevice(Duration.ofSeconds(10));
                 long gpa = dev.memory().allocate(GuestMemory.PAGE_SIZE, GuestMemory.PAGE_SIZE);
                 long iova = 0x7700_0000_0000L;
-                dev.iommu().map(iova, gpa, GuestMemory.PAGE_SIZE, VirtualIommu.Permission.RW);
+                dev.iommu().map(iova, gpa, GuestMemory.PAGE_SIZE, Access.RW);
                 for (int i = 0; i < 200; i++) {
                     dev.iommu().invalidate(iova, GuestMemory.PAGE_SIZE);
                     spinUntilHit(d, iova);
@@ -109,7 +110,7 @@ public final class FrontendBench {
         private static long spinUntilHit(io.jvhost.vhost.VhostDevice d, long iova) {
             long t0 = System.nanoTime();
             long deadline = t0 + 5_000_000_000L;
-            while (d.iovaToVva(0, iova, 64, io.jvhost.vhost.Access.READ).isMiss()) {
+            while (d.iovaToVva(0, iova, 64, Access.RO).isMiss()) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("no UPDATE within 5 s");
                 }

@@ -4,6 +4,7 @@ import io.jvhost.eal.Eal;
 import io.jvhost.eal.EalConfig;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
+import io.jvhost.protocol.Access;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -73,9 +74,9 @@ public class IotlbLookupBenchmark {
         for (int i = 0; i < entries; i++) {
             long iova = BASE_IOVA + i * PAGE;
             long vva = BASE_VVA + i * PAGE;
-            nativeIotlb.cacheInsert(0, iova, vva, PAGE, Perm.RW);
-            exact.cacheInsert(iova, vva, PAGE, Perm.RW);
-            fast.cacheInsert(iova, vva, PAGE, Perm.RW);
+            nativeIotlb.cacheInsert(0, iova, vva, PAGE, Access.RW);
+            exact.cacheInsert(iova, vva, PAGE, Access.RW);
+            fast.cacheInsert(iova, vva, PAGE, Access.RW);
         }
         SplittableRandom r = new SplittableRandom(42);
         for (int i = 0; i < LOOKUPS; i++) {
@@ -86,7 +87,7 @@ public class IotlbLookupBenchmark {
             long expected = BASE_VVA + (iova - BASE_IOVA);
             for (Iotlb t : new Iotlb[] {nativeIotlb.queue(0), exact, fast}) {
                 size[0] = LEN;
-                if (t.cacheFind(iova, size, Perm.RO) != expected || size[0] != LEN) {
+                if (t.cacheFind(iova, size, Access.RO) != expected || size[0] != LEN) {
                     throw new IllegalStateException(t + " does not find " + Hex.of(iova));
                 }
             }
@@ -108,30 +109,30 @@ public class IotlbLookupBenchmark {
     @Benchmark
     public long nativeApi() {
         size[0] = LEN;
-        return nativeIotlb.cacheFind(0, nextIova(), size, Perm.RO);
+        return nativeIotlb.cacheFind(0, nextIova(), size, Access.RO);
     }
 
     @Benchmark
     public long nativeJni() {
         size[0] = LEN;
-        return io.jvhost.internal.NativeIotlb.cacheFind(handle, 0, nextIova(), size, Perm.RO);
+        return io.jvhost.internal.NativeIotlb.cacheFind(handle, 0, nextIova(), size, Access.RO.wire());
     }
 
     @Benchmark
     @OperationsPerInvocation(LOOKUPS)
     public long nativeC() {
-        return io.jvhost.internal.NativeIotlb.findLoop(handle, 0, iovas, LEN, Perm.RO, LOOKUPS);
+        return io.jvhost.internal.NativeIotlb.findLoop(handle, 0, iovas, LEN, Access.RO.wire(), LOOKUPS);
     }
 
     @Benchmark
     public long exact() {
         size[0] = LEN;
-        return exact.cacheFind(nextIova(), size, Perm.RO);
+        return exact.cacheFind(nextIova(), size, Access.RO);
     }
 
     @Benchmark
     public long fast() {
         size[0] = LEN;
-        return fast.cacheFind(nextIova(), size, Perm.RO);
+        return fast.cacheFind(nextIova(), size, Access.RO);
     }
 }

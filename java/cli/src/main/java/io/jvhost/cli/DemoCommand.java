@@ -12,10 +12,10 @@ import io.jvhost.iotlb.IotlbMiss;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
 import io.jvhost.mbuf.MbufPool;
+import io.jvhost.protocol.Access;
 import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
 import io.jvhost.serve.QueueCounters;
-import io.jvhost.vhost.Access;
 import io.jvhost.vhost.Translation;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
@@ -276,15 +276,15 @@ final class DemoCommand implements Callable<Integer> {
         int pages = 12;
         long gpa = front.memory().allocate(pages * PAGE, PAGE);
         long base = 0x7900_0000_0000L;
-        iommu.map(base, gpa, 4 * PAGE, VirtualIommu.Permission.RW);
-        iommu.map(base + 4 * PAGE, gpa + 4 * PAGE, 4 * PAGE, VirtualIommu.Permission.RO);
-        iommu.map(base + 10 * PAGE, gpa + 10 * PAGE, 2 * PAGE, VirtualIommu.Permission.RW);
+        iommu.map(base, gpa, 4 * PAGE, Access.RW);
+        iommu.map(base + 4 * PAGE, gpa + 4 * PAGE, 4 * PAGE, Access.RO);
+        iommu.map(base + 10 * PAGE, gpa + 10 * PAGE, 2 * PAGE, Access.RW);
         for (int v = 0; v < vrings; v++) {
             d.resetStats(v);
         }
         mirror.feed();
         SplittableRandom rnd = new SplittableRandom(seed);
-        Access[] accesses = {Access.READ, Access.WRITE, Access.READ_WRITE};
+        Access[] accesses = {Access.RO, Access.WO, Access.RW};
         int agreed = 0;
         int disagreed = 0;
         int misses = 0;
@@ -298,7 +298,7 @@ final class DemoCommand implements Callable<Integer> {
                 Access a = accesses[rnd.nextInt(3)];
                 Translation real = d.iovaToVva(v, iova, len, a);
                 long[] sz = {len};
-                long vva = model.iovaToVva(v, iova, sz, a.perm());
+                long vva = model.iovaToVva(v, iova, sz, a);
                 boolean same = real.isMiss() == (vva == 0) && (vva == 0 || real.address() == vva && real.length() == sz[0]);
                 if (same) {
                     agreed++;
@@ -312,9 +312,9 @@ final class DemoCommand implements Callable<Integer> {
                 if (m != null) {
                     missMessages++;
                     IotlbLog.Event got = await(iommu, mirror.fedUpTo(), IotlbLog.Type.MISS);
-                    if (got == null || got.iova() != m.iova() || got.perm() != m.perm()) {
+                    if (got == null || got.iova() != m.iova() || got.perm() != m.perm().wire()) {
                         disagreed++;
-                        out.printf("  DISAGREE: model predicted MISS 0x%x perm %d, frontend got %s%n", m.iova(), m.perm(), got);
+                        out.printf("  DISAGREE: model predicted MISS 0x%x perm %d, frontend got %s%n", m.iova(), m.perm().wire(), got);
                     } else if (got.outcome() == IotlbLog.MissOutcome.ANSWERED) {
                         await(iommu, got.seq(), IotlbLog.Type.UPDATE);
                     }

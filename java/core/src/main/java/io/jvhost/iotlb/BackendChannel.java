@@ -1,5 +1,7 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.MessageHeader;
+import io.jvhost.protocol.VhostIotlbMsg;
 import java.util.ArrayDeque;
 
 /**
@@ -10,7 +12,7 @@ import java.util.ArrayDeque;
  */
 public final class BackendChannel {
     /** Unpolled messages kept at most (1 MiB of 44-byte messages, as in the native shim). */
-    public static final int CAPACITY = (1 << 20) / (BackendRequest.HEADER_BYTES + VhostIotlbMsg.BYTES);
+    public static final int CAPACITY = (1 << 20) / (MessageHeader.BYTES + VhostIotlbMsg.BYTES);
 
     private final ArrayDeque<IotlbMiss> sent = new ArrayDeque<>();
     private boolean connected = true;

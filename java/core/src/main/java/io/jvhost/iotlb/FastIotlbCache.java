@@ -1,5 +1,6 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -182,15 +183,15 @@ public final class FastIotlbCache extends ModelIotlb {
     }
 
     @Override
-    public boolean pendingMiss(long iova, int perm) {
-        Perm.check(perm);
+    public boolean pendingMiss(long iova, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         int[] counts = pending.get(iova ^ FLIP);
-        return counts != null && counts[perm] > 0;
+        return counts != null && counts[bits] > 0;
     }
 
     @Override
-    public void pendingInsert(long iova, int perm) {
-        Perm.check(perm);
+    public void pendingInsert(long iova, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         if (free() == 0) {
             if (pendingCount > 0) {
                 pendingRemoveAll();
@@ -201,13 +202,13 @@ public final class FastIotlbCache extends ModelIotlb {
                 return;
             }
         }
-        pending.computeIfAbsent(iova ^ FLIP, k -> new int[4])[perm]++;
+        pending.computeIfAbsent(iova ^ FLIP, k -> new int[4])[bits]++;
         pendingCount++;
     }
 
     @Override
-    public void pendingRemove(long iova, long size, int perm) {
-        Perm.check(perm);
+    public void pendingRemove(long iova, long size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long end = iova + size;
         if (Long.compareUnsigned(iova, end) >= 0 || pendingCount == 0) {
             return; // [iova, iova + size) is empty in DPDK's uint64_t comparison
@@ -218,7 +219,7 @@ public final class FastIotlbCache extends ModelIotlb {
             int[] counts = it.next().getValue();
             int left = 0;
             for (int p = 1; p <= 3; p++) {
-                if ((p & perm) == p) {
+                if ((p & bits) == p) {
                     pendingCount -= counts[p];
                     counts[p] = 0;
                 }
@@ -231,8 +232,8 @@ public final class FastIotlbCache extends ModelIotlb {
     }
 
     @Override
-    public void cacheInsert(long iova, long uaddr, long size, int perm) {
-        Perm.check(perm);
+    public void cacheInsert(long iova, long uaddr, long size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         if (free() == 0) {
             if (n > 0) {
                 evict();
@@ -258,7 +259,7 @@ public final class FastIotlbCache extends ModelIotlb {
             endKey[pos] = (iova + size) ^ FLIP;
             this.uaddr[pos] = uaddr;
             this.size[pos] = size;
-            this.perm[pos] = (byte) perm;
+            this.perm[pos] = (byte) bits;
             seq[pos] = nextSeq++;
             n++;
             recomputeMax(pos);
@@ -307,8 +308,8 @@ public final class FastIotlbCache extends ModelIotlb {
     }
 
     @Override
-    public long cacheFind(long iova, long[] size, int perm) {
-        Perm.check(perm);
+    public long cacheFind(long iova, long[] size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long want = size[0];
         long vva = 0;
         long mapped = 0;
@@ -321,7 +322,7 @@ public final class FastIotlbCache extends ModelIotlb {
                 if (j >= hi) {
                     break;
                 }
-                if ((perm & this.perm[j]) != perm) {
+                if ((bits & this.perm[j]) != bits) {
                     vva = 0;
                     break;
                 }
@@ -354,7 +355,7 @@ public final class FastIotlbCache extends ModelIotlb {
     public List<IotlbEntry> cacheEntries() {
         List<IotlbEntry> list = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            list.add(new IotlbEntry(startKey[i] ^ FLIP, uaddr[i], size[i], perm[i]));
+            list.add(new IotlbEntry(startKey[i] ^ FLIP, uaddr[i], size[i], Access.ofWire(perm[i])));
         }
         return list;
     }
@@ -366,7 +367,7 @@ public final class FastIotlbCache extends ModelIotlb {
         for (Map.Entry<Long, int[]> e : pending.entrySet()) {
             for (int p = 1; p <= 3; p++) {
                 for (int c = 0; c < e.getValue()[p]; c++) {
-                    list.add(new PendingEntry(e.getKey() ^ FLIP, p));
+                    list.add(new PendingEntry(e.getKey() ^ FLIP, Access.ofWire(p)));
                 }
             }
         }

@@ -1,5 +1,6 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
 import java.util.List;
 
 /**
@@ -26,9 +27,9 @@ public interface Iotlb {
      * @param iova I/O virtual address
      * @param uaddr backend virtual address
      * @param size length
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      */
-    void cacheInsert(long iova, long uaddr, long size, int perm);
+    void cacheInsert(long iova, long uaddr, long size, Access perm);
 
     /**
      * {@code vhost_user_iotlb_cache_remove}: removes the entries DPDK considers overlapping
@@ -44,10 +45,10 @@ public interface Iotlb {
      *
      * @param iova start
      * @param size in: the length wanted; out: the length found mapped when it is less
-     * @param perm {@link Perm} needed
+     * @param perm {@link Access} needed
      * @return the backend address of {@code iova}, 0 if none
      */
-    long cacheFind(long iova, long[] size, int perm);
+    long cacheFind(long iova, long[] size, Access perm);
 
     /**
      * {@code vhost_user_iotlb_pending_miss}.
@@ -56,7 +57,7 @@ public interface Iotlb {
      * @param perm permission
      * @return whether a miss for exactly this iova and perm is pending
      */
-    boolean pendingMiss(long iova, int perm);
+    boolean pendingMiss(long iova, Access perm);
 
     /**
      * {@code vhost_user_iotlb_pending_insert}.
@@ -64,7 +65,7 @@ public interface Iotlb {
      * @param iova address
      * @param perm permission
      */
-    void pendingInsert(long iova, int perm);
+    void pendingInsert(long iova, Access perm);
 
     /**
      * {@code vhost_user_iotlb_pending_remove}: removes the pending entries with an iova in
@@ -74,7 +75,7 @@ public interface Iotlb {
      * @param size length
      * @param perm permission
      */
-    void pendingRemove(long iova, long size, int perm);
+    void pendingRemove(long iova, long size, Access perm);
 
     /** {@code vhost_user_iotlb_flush_all}: empties the cache and the pending list. */
     void flushAll();
@@ -87,10 +88,10 @@ public interface Iotlb {
      *
      * @param iova start
      * @param size in: the length wanted (DPDK leaves it unchanged)
-     * @param perm {@link Perm} needed
+     * @param perm {@link Access} needed
      * @return the backend address, 0 on a miss
      */
-    long iovaToVva(long iova, long[] size, int perm);
+    long iovaToVva(long iova, long[] size, Access perm);
 
     /**
      * @return the oldest IOTLB MISS sent on the device's backend-request channel and not polled yet,

@@ -1,5 +1,6 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -93,10 +94,10 @@ public final class IotlbCache extends ModelIotlb {
     }
 
     @Override
-    public boolean pendingMiss(long iova, int perm) {
-        Perm.check(perm);
+    public boolean pendingMiss(long iova, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         for (Node node : pending) {
-            if (node.iova == iova && node.perm == perm) {
+            if (node.iova == iova && node.perm == bits) {
                 return true;
             }
         }
@@ -104,8 +105,8 @@ public final class IotlbCache extends ModelIotlb {
     }
 
     @Override
-    public void pendingInsert(long iova, int perm) {
-        Perm.check(perm);
+    public void pendingInsert(long iova, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         Node node = poolGet();
         if (node == null) {
             if (!pending.isEmpty()) {
@@ -119,17 +120,17 @@ public final class IotlbCache extends ModelIotlb {
             }
         }
         node.iova = iova;
-        node.perm = perm;
+        node.perm = bits;
         pending.add(node);
     }
 
     @Override
-    public void pendingRemove(long iova, long size, int perm) {
-        Perm.check(perm);
+    public void pendingRemove(long iova, long size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long end = iova + size;
         for (int i = 0; i < pending.size(); ) {
             Node node = pending.get(i);
-            if (lt(node.iova, iova) || ge(node.iova, end) || (node.perm & perm) != node.perm) {
+            if (lt(node.iova, iova) || ge(node.iova, end) || (node.perm & bits) != node.perm) {
                 i++;
                 continue;
             }
@@ -156,8 +157,8 @@ public final class IotlbCache extends ModelIotlb {
     }
 
     @Override
-    public void cacheInsert(long iova, long uaddr, long size, int perm) {
-        Perm.check(perm);
+    public void cacheInsert(long iova, long uaddr, long size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         Node newNode = poolGet();
         if (newNode == null) {
             if (!cache.isEmpty()) {
@@ -173,7 +174,7 @@ public final class IotlbCache extends ModelIotlb {
         newNode.iova = iova;
         newNode.uaddr = uaddr;
         newNode.size = size;
-        newNode.perm = perm;
+        newNode.perm = bits;
 
         int i = 0;
         boolean placed = false;
@@ -216,8 +217,8 @@ public final class IotlbCache extends ModelIotlb {
     }
 
     @Override
-    public long cacheFind(long iova, long[] size, int perm) {
-        Perm.check(perm);
+    public long cacheFind(long iova, long[] size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long want = size[0];
         long vva = 0;
         long mapped = 0;
@@ -230,7 +231,7 @@ public final class IotlbCache extends ModelIotlb {
                 if (ge(iova, node.iova + node.size)) {
                     continue;
                 }
-                if ((perm & node.perm) != perm) {
+                if ((bits & node.perm) != bits) {
                     vva = 0;
                     break;
                 }
@@ -262,7 +263,7 @@ public final class IotlbCache extends ModelIotlb {
     public List<IotlbEntry> cacheEntries() {
         List<IotlbEntry> list = new ArrayList<>(cache.size());
         for (Node n : cache) {
-            list.add(new IotlbEntry(n.iova, n.uaddr, n.size, n.perm));
+            list.add(new IotlbEntry(n.iova, n.uaddr, n.size, Access.ofWire(n.perm)));
         }
         return list;
     }
@@ -271,7 +272,7 @@ public final class IotlbCache extends ModelIotlb {
     public List<PendingEntry> pendingEntries() {
         List<PendingEntry> list = new ArrayList<>(pending.size());
         for (Node n : pending) {
-            list.add(new PendingEntry(n.iova, n.perm));
+            list.add(new PendingEntry(n.iova, Access.ofWire(n.perm)));
         }
         return list;
     }

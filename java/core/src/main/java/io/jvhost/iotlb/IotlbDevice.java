@@ -1,5 +1,9 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.IotlbType;
+import io.jvhost.protocol.MemoryRegion;
+import io.jvhost.protocol.VhostIotlbMsg;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -36,19 +40,6 @@ import java.util.Objects;
  * the tests compare this model with. Not thread-safe.
  */
 public final class IotlbDevice {
-    /**
-     * A region of the memory table: {@code size} bytes at guest physical address
-     * {@code guestPhysAddr}, mapped in QEMU at {@code guestUserAddr} and in the backend at
-     * {@code hostUserAddr} ({@code struct rte_vhost_mem_region}).
-     *
-     * @param guestPhysAddr guest physical address
-     * @param guestUserAddr QEMU's virtual address ("userspace_addr" in the message)
-     * @param size length
-     * @param hostUserAddr the backend's virtual address (where it mmapped the region)
-     */
-    public record MemoryRegion(long guestPhysAddr, long guestUserAddr, long size, long hostUserAddr) {
-    }
-
     private final List<Iotlb> queues;
     private final boolean iommuPlatform;
     private List<MemoryRegion> mem;
@@ -116,12 +107,8 @@ public final class IotlbDevice {
     public long qvaToVva(long qva, long[] len) {
         if (mem != null) {
             for (MemoryRegion r : mem) {
-                long end = r.guestUserAddr() + r.size();
-                if (Long.compareUnsigned(qva, r.guestUserAddr()) >= 0 && Long.compareUnsigned(qva, end) < 0) {
-                    if (Long.compareUnsigned(len[0], end - qva) > 0) {
-                        len[0] = end - qva;
-                    }
-                    return qva - r.guestUserAddr() + r.hostUserAddr();
+                if (r.holdsFrontend(qva)) {
+                    return cut(qva, len, r.frontendAddress(), r);
                 }
             }
         }
@@ -139,17 +126,22 @@ public final class IotlbDevice {
     public long gpaToVva(long gpa, long[] len) {
         if (mem != null) {
             for (MemoryRegion r : mem) {
-                long end = r.guestPhysAddr() + r.size();
-                if (Long.compareUnsigned(gpa, r.guestPhysAddr()) >= 0 && Long.compareUnsigned(gpa, end) < 0) {
-                    if (Long.compareUnsigned(len[0], end - gpa) > 0) {
-                        len[0] = end - gpa;
-                    }
-                    return gpa - r.guestPhysAddr() + r.hostUserAddr();
+                if (r.holdsGuestPhysical(gpa)) {
+                    return cut(gpa, len, r.guestPhysicalAddress(), r);
                 }
             }
         }
         len[0] = 0;
         return 0;
+    }
+
+    // the backend's address of 'address' in r, which starts at 'start' in that address space; len cut at r's end
+    private static long cut(long address, long[] len, long start, MemoryRegion r) {
+        long end = start + r.size();
+        if (Long.compareUnsigned(len[0], end - address) > 0) {
+            len[0] = end - address;
+        }
+        return address - start + r.backendAddress();
     }
 
     /**
@@ -161,27 +153,25 @@ public final class IotlbDevice {
      */
     public boolean iotlbMsg(VhostIotlbMsg msg) {
         Objects.requireNonNull(msg, "msg");
-        switch (msg.type()) {
-            case VhostIotlbMsg.UPDATE: {
-                Perm.check(msg.perm());
-                long[] len = {msg.size()};
-                long vva = qvaToVva(msg.uaddr(), len);
-                if (vva == 0) {
-                    return false;
-                }
-                for (Iotlb vq : queues) {
-                    vq.cacheInsert(msg.iova(), vva, len[0], msg.perm());
-                }
-                return true;
+        if (msg.type() == IotlbType.UPDATE.wire()) {
+            Access perm = Access.requireSome(msg.access());
+            long[] len = {msg.size()};
+            long vva = qvaToVva(msg.uaddr(), len);
+            if (vva == 0) {
+                return false;
             }
-            case VhostIotlbMsg.INVALIDATE:
-                for (Iotlb vq : queues) {
-                    vq.cacheRemove(msg.iova(), msg.size());
-                }
-                return true;
-            default:
-                return false; // "invalid IOTLB message type"
+            for (Iotlb vq : queues) {
+                vq.cacheInsert(msg.iova(), vva, len[0], perm);
+            }
+            return true;
         }
+        if (msg.type() == IotlbType.INVALIDATE.wire()) {
+            for (Iotlb vq : queues) {
+                vq.cacheRemove(msg.iova(), msg.size());
+            }
+            return true;
+        }
+        return false; // "invalid IOTLB message type"
     }
 
     /**
@@ -209,10 +199,7 @@ public final class IotlbDevice {
             return true;
         }
         for (int i = 0; i < now.size(); i++) {
-            MemoryRegion a = now.get(i);
-            MemoryRegion b = old.get(i);
-            if (a.guestPhysAddr() != b.guestPhysAddr() || a.size() != b.size()
-                    || a.guestUserAddr() != b.guestUserAddr()) {
+            if (!now.get(i).sameAsSent(old.get(i))) {
                 return true;
             }
         }
@@ -234,10 +221,10 @@ public final class IotlbDevice {
      * @param vq index
      * @param iova the address (a guest physical address without VIRTIO_F_IOMMU_PLATFORM)
      * @param size in: length; out: as DPDK leaves it (cut at a region's end on the GPA path)
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      * @return the backend's address, 0 on a miss
      */
-    public long iovaToVva(int vq, long iova, long[] size, int perm) {
+    public long iovaToVva(int vq, long iova, long[] size, Access perm) {
         if (!iommuPlatform) {
             return gpaToVva(iova, size);
         }

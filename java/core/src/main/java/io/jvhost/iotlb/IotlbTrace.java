@@ -1,5 +1,6 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.Reader;
@@ -180,7 +181,7 @@ public final class IotlbTrace {
             args[i] = parseNumber(words[i + 1], names[i], line);
         }
         int p = permIndex(code);
-        if (p >= 0 && (args[p] < Perm.RO || args[p] > Perm.RW)) {
+        if (p >= 0 && (args[p] < Access.RO.wire() || args[p] > Access.RW.wire())) {
             throw new ParseException(line, "perm must be 1 (RO), 2 (WO) or 3 (RW), got '" + words[p + 1] + "'");
         }
         return new Op(code, args, line);
@@ -241,34 +242,34 @@ public final class IotlbTrace {
         long[] a = op.args();
         switch (op.code()) {
             case 'I':
-                engine.cacheInsert(a[0], a[1], a[2], (int) a[3]);
+                engine.cacheInsert(a[0], a[1], a[2], Access.ofWire((int) a[3]));
                 return null;
             case 'R':
                 engine.cacheRemove(a[0], a[1]);
                 return null;
             case 'F': {
                 scratch[0] = a[1];
-                long vva = engine.cacheFind(a[0], scratch, (int) a[2]);
+                long vva = engine.cacheFind(a[0], scratch, Access.ofWire((int) a[2]));
                 return "F " + Hex.of(vva) + " " + Hex.of(scratch[0]);
             }
             case 'M':
-                return engine.pendingMiss(a[0], (int) a[1]) ? "M 1" : "M 0";
+                return engine.pendingMiss(a[0], Access.ofWire((int) a[1])) ? "M 1" : "M 0";
             case 'P':
-                engine.pendingInsert(a[0], (int) a[1]);
+                engine.pendingInsert(a[0], Access.ofWire((int) a[1]));
                 return null;
             case 'X':
-                engine.pendingRemove(a[0], a[1], (int) a[2]);
+                engine.pendingRemove(a[0], a[1], Access.ofWire((int) a[2]));
                 return null;
             case 'C':
                 engine.flushAll();
                 return null;
             case 'V': {
                 scratch[0] = a[1];
-                long vva = engine.iovaToVva(a[0], scratch, (int) a[2]);
+                long vva = engine.iovaToVva(a[0], scratch, Access.ofWire((int) a[2]));
                 StringBuilder b = new StringBuilder("V ").append(Hex.of(vva)).append(' ').append(Hex.of(scratch[0]));
                 IotlbMiss miss;
                 while ((miss = engine.pollMiss()) != null) {
-                    b.append(" MISS ").append(Hex.of(miss.iova())).append(' ').append(miss.perm());
+                    b.append(" MISS ").append(Hex.of(miss.iova())).append(' ').append(miss.perm().wire());
                 }
                 return b.toString();
             }

@@ -1,5 +1,6 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
 import java.util.Objects;
 
 /**
@@ -18,8 +19,8 @@ abstract class ModelIotlb implements Iotlb {
     }
 
     @Override
-    public final long iovaToVva(long iova, long[] size, int perm) {
-        Perm.check(perm);
+    public final long iovaToVva(long iova, long[] size, Access perm) {
+        Access.requireSome(perm);
         if (size[0] == 0) {
             return 0;
         }

@@ -1,6 +1,9 @@
 package io.jvhost.iotlb;
 
 import io.jvhost.eal.Eal;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.Message;
+import io.jvhost.protocol.VhostIotlbMsg;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -104,13 +107,13 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @param iova I/O virtual address
      * @param uaddr backend virtual address
      * @param size length
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      */
-    public void cacheInsert(int vq, long iova, long uaddr, long size, int perm) {
-        Perm.check(perm);
+    public void cacheInsert(int vq, long iova, long uaddr, long size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.cacheInsert(h, vq, iova, uaddr, size, perm);
+            io.jvhost.internal.NativeIotlb.cacheInsert(h, vq, iova, uaddr, size, bits);
         } finally {
             release();
         }
@@ -138,15 +141,15 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @param vq queue index
      * @param iova start
      * @param size in: length wanted; out: length found mapped when less
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      * @return the backend address, 0 if none
      */
-    public long cacheFind(int vq, long iova, long[] size, int perm) {
-        Perm.check(perm);
+    public long cacheFind(int vq, long iova, long[] size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         checkSize(size);
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.cacheFind(h, vq, iova, size, perm);
+            return io.jvhost.internal.NativeIotlb.cacheFind(h, vq, iova, size, bits);
         } finally {
             release();
         }
@@ -160,19 +163,19 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @param vq queue index
      * @param iovas addresses to look up, in turn
      * @param size length of each lookup
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      * @param n number of lookups
      * @return the sum of the addresses and lengths found (to keep the work observable)
      */
-    public long findLoop(int vq, long[] iovas, long size, int perm, long n) {
-        Perm.check(perm);
+    public long findLoop(int vq, long[] iovas, long size, Access perm, long n) {
+        int bits = Access.requireSome(perm).wire();
         Objects.requireNonNull(iovas, "iovas");
         if (n < 0) {
             throw new IllegalArgumentException("n: " + n);
         }
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.findLoop(h, vq, iovas, size, perm, n);
+            return io.jvhost.internal.NativeIotlb.findLoop(h, vq, iovas, size, bits, n);
         } finally {
             release();
         }
@@ -183,14 +186,14 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      *
      * @param vq queue index
      * @param iova address
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      * @return whether such a miss is pending
      */
-    public boolean pendingMiss(int vq, long iova, int perm) {
-        Perm.check(perm);
+    public boolean pendingMiss(int vq, long iova, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.pendingMiss(h, vq, iova, perm);
+            return io.jvhost.internal.NativeIotlb.pendingMiss(h, vq, iova, bits);
         } finally {
             release();
         }
@@ -201,13 +204,13 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      *
      * @param vq queue index
      * @param iova address
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      */
-    public void pendingInsert(int vq, long iova, int perm) {
-        Perm.check(perm);
+    public void pendingInsert(int vq, long iova, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.pendingInsert(h, vq, iova, perm);
+            io.jvhost.internal.NativeIotlb.pendingInsert(h, vq, iova, bits);
         } finally {
             release();
         }
@@ -219,13 +222,13 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @param vq queue index
      * @param iova start
      * @param size length
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      */
-    public void pendingRemove(int vq, long iova, long size, int perm) {
-        Perm.check(perm);
+    public void pendingRemove(int vq, long iova, long size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.pendingRemove(h, vq, iova, size, perm);
+            io.jvhost.internal.NativeIotlb.pendingRemove(h, vq, iova, size, bits);
         } finally {
             release();
         }
@@ -252,15 +255,15 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @param vq queue index
      * @param iova start
      * @param size in: length wanted (DPDK leaves it unchanged)
-     * @param perm {@link Perm}
+     * @param perm {@link Access}
      * @return the backend address, 0 on a miss
      */
-    public long iovaToVva(int vq, long iova, long[] size, int perm) {
-        Perm.check(perm);
+    public long iovaToVva(int vq, long iova, long[] size, Access perm) {
+        int bits = Access.requireSome(perm).wire();
         checkSize(size);
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.iovaToVva(h, vq, iova, size, perm);
+            return io.jvhost.internal.NativeIotlb.iovaToVva(h, vq, iova, size, bits);
         } finally {
             release();
         }
@@ -280,9 +283,9 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     }
 
     /** @return the oldest unread backend request, decoded, or null */
-    public BackendRequest readBackendRequest() {
+    public Message readBackendRequest() {
         byte[] bytes = readBackendRequestBytes();
-        return bytes == null ? null : BackendRequest.decode(bytes);
+        return bytes == null ? null : Message.decode(bytes);
     }
 
     /** Closes the frontend's end of the backend-request channel: DPDK's next sends fail (EPIPE). */
@@ -319,7 +322,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
         List<IotlbEntry> list = new ArrayList<>(raw.length / 4);
         for (int i = 0; i < raw.length; i += 4) {
-            list.add(new IotlbEntry(raw[i], raw[i + 1], raw[i + 2], (int) raw[i + 3]));
+            list.add(new IotlbEntry(raw[i], raw[i + 1], raw[i + 2], Access.ofWire((int) raw[i + 3])));
         }
         return list;
     }
@@ -338,7 +341,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
         List<PendingEntry> list = new ArrayList<>(raw.length / 2);
         for (int i = 0; i < raw.length; i += 2) {
-            list.add(new PendingEntry(raw[i], (int) raw[i + 1]));
+            list.add(new PendingEntry(raw[i], Access.ofWire((int) raw[i + 1])));
         }
         return list;
     }
@@ -419,7 +422,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
 
         @Override
-        public void cacheInsert(long iova, long uaddr, long size, int perm) {
+        public void cacheInsert(long iova, long uaddr, long size, Access perm) {
             NativeIotlbHandle.this.cacheInsert(vq, iova, uaddr, size, perm);
         }
 
@@ -429,22 +432,22 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
 
         @Override
-        public long cacheFind(long iova, long[] size, int perm) {
+        public long cacheFind(long iova, long[] size, Access perm) {
             return NativeIotlbHandle.this.cacheFind(vq, iova, size, perm);
         }
 
         @Override
-        public boolean pendingMiss(long iova, int perm) {
+        public boolean pendingMiss(long iova, Access perm) {
             return NativeIotlbHandle.this.pendingMiss(vq, iova, perm);
         }
 
         @Override
-        public void pendingInsert(long iova, int perm) {
+        public void pendingInsert(long iova, Access perm) {
             NativeIotlbHandle.this.pendingInsert(vq, iova, perm);
         }
 
         @Override
-        public void pendingRemove(long iova, long size, int perm) {
+        public void pendingRemove(long iova, long size, Access perm) {
             NativeIotlbHandle.this.pendingRemove(vq, iova, size, perm);
         }
 
@@ -454,18 +457,18 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
 
         @Override
-        public long iovaToVva(long iova, long[] size, int perm) {
+        public long iovaToVva(long iova, long[] size, Access perm) {
             return NativeIotlbHandle.this.iovaToVva(vq, iova, size, perm);
         }
 
         @Override
         public IotlbMiss pollMiss() {
-            BackendRequest r = readBackendRequest();
+            Message r = readBackendRequest();
             if (r == null) {
                 return null;
             }
             VhostIotlbMsg m = r.iotlb();
-            return new IotlbMiss(m.iova(), m.perm());
+            return new IotlbMiss(m.iova(), m.access());
         }
 
         @Override

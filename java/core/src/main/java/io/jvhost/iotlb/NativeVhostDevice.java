@@ -1,7 +1,14 @@
 package io.jvhost.iotlb;
 
 import io.jvhost.eal.Eal;
-import io.jvhost.iotlb.IotlbDevice.MemoryRegion;
+import io.jvhost.protocol.FeatureBit;
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.MemoryRegion;
+import io.jvhost.protocol.Message;
+import io.jvhost.protocol.MessageHeader;
+import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.protocol.VhostIotlbMsg;
+import io.jvhost.protocol.VirtioFeature;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -29,37 +36,26 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Needs EAL; owned by it.
  */
 public final class NativeVhostDevice extends NativeIotlbHandle {
-    /** {@code VHOST_USER_SET_FEATURES}. */
-    public static final int SET_FEATURES = 2;
-    /** {@code VHOST_USER_SET_MEM_TABLE}. */
-    public static final int SET_MEM_TABLE = 5;
-    /** {@code VHOST_USER_SET_VRING_NUM}. */
-    public static final int SET_VRING_NUM = 8;
-    /** {@code VHOST_USER_GET_VRING_BASE}. */
-    public static final int GET_VRING_BASE = 11;
-    /** {@code VHOST_USER_SET_PROTOCOL_FEATURES}. */
-    public static final int SET_PROTOCOL_FEATURES = 16;
-    /** {@code VHOST_USER_SET_SLAVE_REQ_FD}. */
-    public static final int SET_SLAVE_REQ_FD = 21;
-    /** {@code VHOST_USER_IOTLB_MSG}. */
-    public static final int IOTLB_MSG = 22;
-
     private static final AtomicInteger COUNTER = new AtomicInteger();
-    private static final long FEATURES = (1L << 33) | (1L << 32) | (1L << 30);
-    private static final long PROTOCOL_FEATURES = (1L << 3) | (1L << 5);
+    private static final long FEATURES = FeatureBit.maskOf(VirtioFeature.IOMMU_PLATFORM, VirtioFeature.VERSION_1,
+            VirtioFeature.PROTOCOL_FEATURES);
+    private static final long PROTOCOL_FEATURES = FeatureBit.maskOf(ProtocolFeature.REPLY_ACK,
+            ProtocolFeature.BACKEND_REQ);
 
-    /** A region to create: guest physical address, QEMU's virtual address, size. */
-    public record RegionSpec(long guestPhysAddr, long guestUserAddr, long size) {
-    }
-
-    /** DPDK's answer to a message. */
-    public record Reply(int handlerResult, byte[] bytes) {
+    /**
+     * DPDK's answer to a message.
+     *
+     * @param request what was sent
+     * @param handlerResult what {@code vhost_user_msg_handler} returned
+     * @param bytes the reply DPDK wrote (header and payload), or null without one
+     */
+    public record Reply(FrontendRequest request, int handlerResult, byte[] bytes) {
         /** @return the reply's u64 payload (REPLY_ACK: 0 = success), or -1 without a reply */
         public long u64() {
-            if (bytes == null || bytes.length < BackendRequest.HEADER_BYTES + 8) {
+            if (bytes == null || bytes.length < MessageHeader.BYTES + 8) {
                 return -1;
             }
-            return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(BackendRequest.HEADER_BYTES);
+            return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(MessageHeader.BYTES);
         }
     }
 
@@ -79,8 +75,8 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         super(Eal.require(), io.jvhost.internal.NativeIotlb.createDevice(path));
         this.path = path;
         try {
-            expectAck(send(SET_FEATURES, u64(FEATURES)), "SET_FEATURES");
-            expectAck(send(SET_PROTOCOL_FEATURES, u64(PROTOCOL_FEATURES)), "SET_PROTOCOL_FEATURES");
+            expectAck(send(FrontendRequest.SET_FEATURES, u64(FEATURES)));
+            expectAck(send(FrontendRequest.SET_PROTOCOL_FEATURES, u64(PROTOCOL_FEATURES)));
             int slave;
             long h = acquire();
             try {
@@ -89,12 +85,12 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
                 release();
             }
             try {
-                expectAck(send(SET_SLAVE_REQ_FD, new byte[0], slave), "SET_SLAVE_REQ_FD");
+                expectAck(send(FrontendRequest.SET_BACKEND_REQ_FD, new byte[0], slave));
             } finally {
                 io.jvhost.internal.NativeIotlb.closeFd(slave);
             }
             for (int i = 0; i < queues; i++) {
-                expectAck(send(SET_VRING_NUM, state(i, 256)), "SET_VRING_NUM");
+                expectAck(send(FrontendRequest.SET_VRING_NUM, state(i, 256)));
             }
         } catch (RuntimeException e) {
             close();
@@ -107,9 +103,9 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         return path;
     }
 
-    private static void expectAck(Reply r, String what) {
+    private static void expectAck(Reply r) {
         if (r.u64() != 0) {
-            throw new IllegalStateException("DPDK refused " + what + " (handler " + r.handlerResult() + ", ack "
+            throw new IllegalStateException("DPDK refused " + r.request() + " (handler " + r.handlerResult() + ", ack "
                     + r.u64() + ")");
         }
     }
@@ -125,15 +121,14 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     /**
      * Sends a message with NEED_REPLY and has DPDK handle it.
      *
-     * @param request the request id
-     * @param payload the payload
+     * @param request the request
+     * @param payload the payload, at most {@link MessageHeader#MAX_PAYLOAD} bytes
      * @param fds file descriptors of this process to pass along (DPDK receives copies)
      * @return DPDK's reply
      * @throws IllegalArgumentException if an fd is not open in this process, or more than DPDK
      *     takes in one message (8) are given
      */
-    public Reply send(int request, byte[] payload, int... fds) {
-        Objects.requireNonNull(payload, "payload");
+    public Reply send(FrontendRequest request, byte[] payload, int... fds) {
         Objects.requireNonNull(fds, "fds");
         if (fds.length > 8) { // VHOST_MEMORY_MAX_NREGIONS
             throw new IllegalArgumentException("at most 8 fds per message, not " + fds.length);
@@ -143,21 +138,21 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
                 throw new IllegalArgumentException("fd " + fd + " is not open in this process");
             }
         }
-        ByteBuffer b = ByteBuffer.allocate(BackendRequest.HEADER_BYTES + payload.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(request).putInt(BackendRequest.VERSION | BackendRequest.NEED_REPLY).putInt(payload.length).put(payload);
+        byte[] message = Message.of(request, MessageHeader.NEED_REPLY, Objects.requireNonNull(payload, "payload"))
+                .toBytes();
         int[] rc = new int[1];
         byte[] reply;
         // one message at a time, as on a vhost-user connection
         synchronized (messageLock) {
             long h = acquire();
             try {
-                reply = io.jvhost.internal.NativeIotlb.request(h, b.array(), fds.length == 0 ? null : fds, rc);
+                reply = io.jvhost.internal.NativeIotlb.request(h, message, fds.length == 0 ? null : fds, rc);
                 queues = io.jvhost.internal.NativeIotlb.nrVring(h);
             } finally {
                 release();
             }
         }
-        return new Reply(rc[0], reply);
+        return new Reply(request, rc[0], reply);
     }
 
     @Override
@@ -168,26 +163,28 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     /**
      * {@code VHOST_USER_SET_MEM_TABLE} with a sparse memfd per region (closed here once sent).
      *
-     * @param regions at most 8
+     * @param regions at most {@link MemoryRegion#MAX_REGIONS}: guest physical address, QEMU's
+     *     address and size count (the backend maps the region where it likes)
      * @return true if DPDK acknowledged it
      */
-    public boolean setMemTable(List<RegionSpec> regions) {
-        if (regions.size() > 8) {
-            throw new IllegalArgumentException("at most 8 regions");
+    public boolean setMemTable(List<MemoryRegion> regions) {
+        if (regions.size() > MemoryRegion.MAX_REGIONS) {
+            throw new IllegalArgumentException("at most " + MemoryRegion.MAX_REGIONS + " regions");
         }
-        ByteBuffer b = ByteBuffer.allocate(8 + 32 * 8).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(8 + MemoryRegion.WIRE_BYTES * MemoryRegion.MAX_REGIONS)
+                .order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(regions.size()).putInt(0);
         int[] fds = new int[regions.size()];
         try {
             for (int i = 0; i < regions.size(); i++) {
-                RegionSpec r = regions.get(i);
+                MemoryRegion r = regions.get(i);
                 fds[i] = io.jvhost.internal.NativeIotlb.memfd("jvhost-guest-" + i, r.size());
                 if (fds[i] < 0) {
                     throw new IllegalStateException("memfd of " + r.size() + " bytes: errno " + -fds[i]);
                 }
-                b.putLong(r.guestPhysAddr()).putLong(r.size()).putLong(r.guestUserAddr()).putLong(0);
+                b.putLong(r.guestPhysicalAddress()).putLong(r.size()).putLong(r.frontendAddress()).putLong(0);
             }
-            return send(SET_MEM_TABLE, b.array(), fds).u64() == 0;
+            return send(FrontendRequest.SET_MEM_TABLE, b.array(), fds).u64() == 0;
         } finally {
             for (int fd : fds) {
                 io.jvhost.internal.NativeIotlb.closeFd(fd);
@@ -195,7 +192,10 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         }
     }
 
-    /** @return DPDK's memory table, with the addresses where DPDK mapped each region */
+    /**
+     * @return DPDK's memory table, with the addresses where DPDK mapped each region (the mapped size
+     *     is not reported: 0)
+     */
     public List<MemoryRegion> memTable() {
         long[] raw;
         long h = acquire();
@@ -206,7 +206,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         }
         List<MemoryRegion> list = new ArrayList<>();
         for (int i = 0; i < raw.length; i += 4) {
-            list.add(new MemoryRegion(raw[i], raw[i + 1], raw[i + 2], raw[i + 3]));
+            list.add(new MemoryRegion(raw[i], raw[i + 1], raw[i + 3], raw[i + 2], 0));
         }
         return list;
     }
@@ -218,7 +218,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
      * @return true if DPDK acknowledged it (REPLY_ACK 0)
      */
     public boolean iotlbMsg(VhostIotlbMsg msg) {
-        return send(IOTLB_MSG, msg.encode()).u64() == 0;
+        return send(FrontendRequest.IOTLB_MSG, msg.toBytes()).u64() == 0;
     }
 
     /**
@@ -228,9 +228,9 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
      * @return the reply's ring index
      */
     public long getVringBase(int vq) {
-        Reply r = send(GET_VRING_BASE, state(vq, 0));
+        Reply r = send(FrontendRequest.GET_VRING_BASE, state(vq, 0));
         return r.bytes() == null ? -1
-                : ByteBuffer.wrap(r.bytes()).order(ByteOrder.LITTLE_ENDIAN).getInt(BackendRequest.HEADER_BYTES + 4);
+                : ByteBuffer.wrap(r.bytes()).order(ByteOrder.LITTLE_ENDIAN).getInt(MessageHeader.BYTES + 4);
     }
 
     @Override

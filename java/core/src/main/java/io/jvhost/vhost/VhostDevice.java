@@ -6,6 +6,9 @@ import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeVhost;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.MemoryRegion;
+import io.jvhost.protocol.VirtioFeature;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -89,7 +92,7 @@ public final class VhostDevice {
 
     /** @return whether the vIOMMU (IOTLB) path is in use: VIRTIO_F_IOMMU_PLATFORM negotiated */
     public boolean iommu() {
-        return VirtioFeatures.has(features(), VirtioFeatures.F_IOMMU_PLATFORM);
+        return VirtioFeature.IOMMU_PLATFORM.isIn(features());
     }
 
     /** @return the number of vrings the frontend set up */
@@ -237,16 +240,17 @@ public final class VhostDevice {
      * @param vring the vring whose IOTLB cache to use
      * @param iova the address
      * @param length bytes wanted
-     * @param access the access wanted
+     * @param access the access wanted: RO, WO or RW
      * @return the backend address and the mapped length; a miss if nothing is mapped
+     * @throws IllegalArgumentException if {@code access} is {@link Access#NONE}
      */
     public Translation iovaToVva(int vring, long iova, long length, Access access) {
         checkVring(vring);
         checkLength(length);
-        Objects.requireNonNull(access, "access");
+        int perm = Access.requireSome(access).wire();
         synchronized (viewLock) {
             checkView();
-            long vva = NativeVhost.iovaToVva(vid, vring, iova, length, access.perm(), mapped);
+            long vva = NativeVhost.iovaToVva(vid, vring, iova, length, perm, mapped);
             return new Translation(vva, mapped[0]);
         }
     }

@@ -3,6 +3,7 @@ package io.jvhost.vhost;
 import io.jvhost.eal.Eal;
 import io.jvhost.internal.NativeLog;
 import io.jvhost.internal.NativeVhost;
+import io.jvhost.protocol.VirtioFeature;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -355,7 +356,7 @@ public final class VhostUserPort implements AutoCloseable {
 
         /**
          * @param mask features not to offer (rte_vhost_driver_disable_features), e.g.
-         *     {@code VirtioFeatures.mask(VirtioFeatures.NET_F_MRG_RXBUF)}
+         *     {@code VirtioFeature.NET_MRG_RXBUF.mask()}
          * @return this
          */
         public Builder disableFeatures(long mask) {
@@ -487,7 +488,7 @@ public final class VhostUserPort implements AutoCloseable {
                 if (maxQueuePairs == 1) {
                     // DPDK 22.11 has no rte_vhost_driver_set_max_queue_num (23.07 added it): with
                     // one queue pair, not offering VIRTIO_NET_F_MQ is how to keep frontends to one.
-                    check(NativeVhost.driverFeatures(path, 2, VirtioFeatures.mask(VirtioFeatures.NET_F_MQ)),
+                    check(NativeVhost.driverFeatures(path, 2, VirtioFeature.NET_MQ.mask()),
                             "rte_vhost_driver_disable_features", capture);
                 }
                 check(NativeVhost.callbackRegister(path), "rte_vhost_driver_callback_register", capture);

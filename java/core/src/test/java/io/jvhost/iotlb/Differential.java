@@ -1,6 +1,7 @@
 package io.jvhost.iotlb;
 
 import io.jvhost.iotlb.IotlbTrace.Op;
+import io.jvhost.protocol.Access;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,7 +94,7 @@ final class Differential {
     /** An engine view that closes its owner when the run ends. */
     record Closing(Iotlb delegate, AutoCloseable owner) implements Iotlb {
         @Override
-        public void cacheInsert(long iova, long uaddr, long size, int perm) {
+        public void cacheInsert(long iova, long uaddr, long size, Access perm) {
             delegate.cacheInsert(iova, uaddr, size, perm);
         }
 
@@ -103,22 +104,22 @@ final class Differential {
         }
 
         @Override
-        public long cacheFind(long iova, long[] size, int perm) {
+        public long cacheFind(long iova, long[] size, Access perm) {
             return delegate.cacheFind(iova, size, perm);
         }
 
         @Override
-        public boolean pendingMiss(long iova, int perm) {
+        public boolean pendingMiss(long iova, Access perm) {
             return delegate.pendingMiss(iova, perm);
         }
 
         @Override
-        public void pendingInsert(long iova, int perm) {
+        public void pendingInsert(long iova, Access perm) {
             delegate.pendingInsert(iova, perm);
         }
 
         @Override
-        public void pendingRemove(long iova, long size, int perm) {
+        public void pendingRemove(long iova, long size, Access perm) {
             delegate.pendingRemove(iova, size, perm);
         }
 
@@ -128,7 +129,7 @@ final class Differential {
         }
 
         @Override
-        public long iovaToVva(long iova, long[] size, int perm) {
+        public long iovaToVva(long iova, long[] size, Access perm) {
             return delegate.iovaToVva(iova, size, perm);
         }
 
@@ -165,7 +166,7 @@ final class Differential {
 
     private static final Comparator<PendingEntry> PENDING_ORDER = Comparator
             .<PendingEntry, Long>comparing(PendingEntry::iova, Long::compareUnsigned)
-            .thenComparingInt(PendingEntry::perm);
+            .thenComparing(PendingEntry::perm);
 
     private Differential() {
     }

@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 
 import io.jvhost.iotlb.IotlbTrace.Op;
+import io.jvhost.protocol.Access;
 import io.jvhost.testing.SharedEal;
 import java.io.StringReader;
 import java.nio.file.Files;
@@ -124,24 +125,24 @@ class IotlbDocTest {
     @Test
     void thePlainIntervalMapIsOne() {
         PlainIntervalMap m = new PlainIntervalMap();
-        m.cacheInsert(0x1000, 0xa000, 0x3000, Perm.RW);
-        m.cacheInsert(0x2000, 0xf000, 0x1000, Perm.RO);
+        m.cacheInsert(0x1000, 0xa000, 0x3000, Access.RW);
+        m.cacheInsert(0x2000, 0xf000, 0x1000, Access.RO);
         m.cacheRemove(0x3800, 0x100);
         assertThat(m.cacheEntries(), equalTo(List.of(
-                new IotlbEntry(0x1000, 0xa000, 0x1000, Perm.RW),
-                new IotlbEntry(0x2000, 0xf000, 0x1000, Perm.RO),
-                new IotlbEntry(0x3000, 0xc000, 0x800, Perm.RW),
-                new IotlbEntry(0x3900, 0xc900, 0x700, Perm.RW))));
+                new IotlbEntry(0x1000, 0xa000, 0x1000, Access.RW),
+                new IotlbEntry(0x2000, 0xf000, 0x1000, Access.RO),
+                new IotlbEntry(0x3000, 0xc000, 0x800, Access.RW),
+                new IotlbEntry(0x3900, 0xc900, 0x700, Access.RW))));
         long[] size = {0x3000};
-        assertThat(m.cacheFind(0x1800, size, Perm.RO), equalTo(0xa800L));
+        assertThat(m.cacheFind(0x1800, size, Access.RO), equalTo(0xa800L));
         assertThat(size[0], equalTo(0x800L));
-        m.cacheInsert(0x2000, 0xb000, 0x1000, Perm.RW);
+        m.cacheInsert(0x2000, 0xb000, 0x1000, Access.RW);
         size[0] = 0x3000;
-        assertThat(m.cacheFind(0x1800, size, Perm.RO), equalTo(0xa800L));
+        assertThat(m.cacheFind(0x1800, size, Access.RO), equalTo(0xa800L));
         assertThat(size[0], equalTo(0x2000L));
-        m.cacheInsert(-0x1000L, 0x5000, 0x1000, Perm.RO);
+        m.cacheInsert(-0x1000L, 0x5000, 0x1000, Access.RO);
         size[0] = 1;
-        assertThat(m.cacheFind(-1L, size, Perm.RO), equalTo(0x5fffL));
+        assertThat(m.cacheFind(-1L, size, Access.RO), equalTo(0x5fffL));
         assertThat(size[0], equalTo(1L));
     }
 }

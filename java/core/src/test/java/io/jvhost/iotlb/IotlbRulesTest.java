@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 
+import io.jvhost.protocol.Access;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,13 +20,13 @@ class IotlbRulesTest {
     private static final long B = 0x7f00_1000_0000L;
     private static final long TOP = 0xffff_ffff_ffff_f000L; // the last page below 2^64
 
-    private static long[] find(Iotlb t, long iova, long size, int perm) {
+    private static long[] find(Iotlb t, long iova, long size, Access perm) {
         long[] s = {size};
         long vva = t.cacheFind(iova, s, perm);
         return new long[] {vva, s[0]};
     }
 
-    private static void assertFind(Iotlb t, long iova, long size, int perm, long vva, long mapped) {
+    private static void assertFind(Iotlb t, long iova, long size, Access perm, long vva, long mapped) {
         long[] r = find(t, iova, size, perm);
         assertThat("find " + Hex.of(iova) + " " + Hex.of(size) + " " + perm + ": vva", Hex.of(r[0]), equalTo(Hex.of(vva)));
         assertThat("find " + Hex.of(iova) + " " + Hex.of(size) + " " + perm + ": size", Hex.of(r[1]),
@@ -42,7 +43,7 @@ class IotlbRulesTest {
     void theCacheIsAListSortedByIova() {
         Engines.each(t -> {
             for (long iova : new long[] {0x5000, 0x1000, TOP, 0x3000, 0, 0x8000_0000_0000_0000L}) {
-                t.cacheInsert(iova, A, 0x1000, Perm.RW);
+                t.cacheInsert(iova, A, 0x1000, Access.RW);
             }
             assertThat(iovas(t), contains(0L, 0x1000L, 0x3000L, 0x5000L, 0x8000_0000_0000_0000L, TOP));
             assertThat(t.freeEntries(), equalTo(2048 - 6));
@@ -53,11 +54,11 @@ class IotlbRulesTest {
     void insertingAnIovaThatIsCachedChangesNothing() {
         // "Entries must be invalidated before being updated. So if iova already in list, assume identical."
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RO);
-            t.cacheInsert(0x1000, B, 0x4000, Perm.RW);
-            assertThat(t.cacheEntries(), contains(new IotlbEntry(0x1000, A, 0x1000, Perm.RO)));
-            assertFind(t, 0x1000, 0x10, Perm.RW, 0, 0);
-            assertFind(t, 0x1000, 0x2000, Perm.RO, A, 0x1000);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RO);
+            t.cacheInsert(0x1000, B, 0x4000, Access.RW);
+            assertThat(t.cacheEntries(), contains(new IotlbEntry(0x1000, A, 0x1000, Access.RO)));
+            assertFind(t, 0x1000, 0x10, Access.RW, 0, 0);
+            assertFind(t, 0x1000, 0x2000, Access.RO, A, 0x1000);
             assertThat(t.freeEntries(), equalTo(2047));
         });
     }
@@ -65,24 +66,24 @@ class IotlbRulesTest {
     @Test
     void overlappingEntriesCoexistAndTheLowestContainingOneWins() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x2000, Perm.RO);
-            t.cacheInsert(0x1800, B, 0x1000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x2000, Access.RO);
+            t.cacheInsert(0x1800, B, 0x1000, Access.RW);
             assertThat(t.cacheEntries().size(), equalTo(2));
-            assertFind(t, 0x1800, 0x100, Perm.RO, A + 0x800, 0x100);
+            assertFind(t, 0x1800, 0x100, Access.RO, A + 0x800, 0x100);
             // the newer RW entry does not help: the first entry containing 0x1800 is RO
-            assertFind(t, 0x1800, 0x100, Perm.WO, 0, 0);
+            assertFind(t, 0x1800, 0x100, Access.WO, 0, 0);
         });
     }
 
     @Test
     void findJoinsEntriesContiguousInIovaWhateverTheirAddresses() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x2000, B, 0x1000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x2000, B, 0x1000, Access.RW);
             // 0x2000..0x27ff is at B, not at A + 0x1000, yet one address is returned for it all
-            assertFind(t, 0x1800, 0x1000, Perm.RW, A + 0x800, 0x1000);
+            assertFind(t, 0x1800, 0x1000, Access.RW, A + 0x800, 0x1000);
             long[] size = {0x1000};
-            assertThat(Hex.of(t.iovaToVva(0x1800, size, Perm.RW)), equalTo(Hex.of(A + 0x800)));
+            assertThat(Hex.of(t.iovaToVva(0x1800, size, Access.RW)), equalTo(Hex.of(A + 0x800)));
             assertThat(t.pollMiss(), nullValue());
         });
     }
@@ -90,42 +91,42 @@ class IotlbRulesTest {
     @Test
     void findStopsAtAGapAndReportsTheLengthMapped() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x3000, B, 0x1000, Perm.RW);
-            assertFind(t, 0x1800, 0x2000, Perm.RO, A + 0x800, 0x800);
-            assertFind(t, 0x2000, 0x10, Perm.RO, 0, 0);
-            assertFind(t, 0x0, 0x10, Perm.RO, 0, 0);
-            assertFind(t, 0x1800, 0x800, Perm.RO, A + 0x800, 0x800);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x3000, B, 0x1000, Access.RW);
+            assertFind(t, 0x1800, 0x2000, Access.RO, A + 0x800, 0x800);
+            assertFind(t, 0x2000, 0x10, Access.RO, 0, 0);
+            assertFind(t, 0x0, 0x10, Access.RO, 0, 0);
+            assertFind(t, 0x1800, 0x800, Access.RO, A + 0x800, 0x800);
         });
     }
 
     @Test
     void aPermissionFailureAfterAPrefixGivesNoAddressButThePrefixLength() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x2000, B, 0x1000, Perm.RO);
-            assertFind(t, 0x1800, 0x1000, Perm.RW, 0, 0x800);
-            assertFind(t, 0x1800, 0x1000, Perm.RO, A + 0x800, 0x1000);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x2000, B, 0x1000, Access.RO);
+            assertFind(t, 0x1800, 0x1000, Access.RW, 0, 0x800);
+            assertFind(t, 0x1800, 0x1000, Access.RO, A + 0x800, 0x1000);
         });
     }
 
     @Test
     void permissionsMustCoverTheAccess() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.WO);
-            assertFind(t, 0x1000, 8, Perm.RO, 0, 0);
-            assertFind(t, 0x1000, 8, Perm.RW, 0, 0);
-            assertFind(t, 0x1000, 8, Perm.WO, A, 8);
+            t.cacheInsert(0x1000, A, 0x1000, Access.WO);
+            assertFind(t, 0x1000, 8, Access.RO, 0, 0);
+            assertFind(t, 0x1000, 8, Access.RW, 0, 0);
+            assertFind(t, 0x1000, 8, Access.WO, A, 8);
         });
     }
 
     @Test
     void aZeroLengthFindFindsNothing() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            assertFind(t, 0x1000, 0, Perm.RO, 0, 0);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            assertFind(t, 0x1000, 0, Access.RO, 0, 0);
             long[] size = {0};
-            assertThat(t.iovaToVva(0x1000, size, Perm.RO), equalTo(0L));
+            assertThat(t.iovaToVva(0x1000, size, Access.RO), equalTo(0L));
             assertThat(t.pollMiss(), nullValue());
         });
     }
@@ -133,12 +134,12 @@ class IotlbRulesTest {
     @Test
     void addressZeroMeansNotFoundSoTheNextEntrysAddressIsTaken() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, 0, 0x1000, Perm.RW);
-            t.cacheInsert(0x2000, B, 0x1000, Perm.RW);
-            assertFind(t, 0x1000, 0x2000, Perm.RW, B, 0x2000);
+            t.cacheInsert(0x1000, 0, 0x1000, Access.RW);
+            t.cacheInsert(0x2000, B, 0x1000, Access.RW);
+            assertFind(t, 0x1000, 0x2000, Access.RW, B, 0x2000);
             // a hit at address 0 looks like a miss to the caller, but sends no MISS
             long[] size = {0x10};
-            assertThat(t.iovaToVva(0x1000, size, Perm.RW), equalTo(0L));
+            assertThat(t.iovaToVva(0x1000, size, Access.RW), equalTo(0L));
             assertThat(t.pollMiss(), nullValue());
         });
     }
@@ -146,27 +147,27 @@ class IotlbRulesTest {
     @Test
     void entriesOfZeroSizeOrReachingTwoToThe64AreKeptButNeverFound() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0, Perm.RW);
-            t.cacheInsert(TOP, B, 0x1000, Perm.RW); // ends exactly at 2^64: end wraps to 0
-            t.cacheInsert(0x8000_0000_0000_0000L, B, 0x8000_0000_0000_0001L, Perm.RW); // wraps past 2^64
+            t.cacheInsert(0x1000, A, 0, Access.RW);
+            t.cacheInsert(TOP, B, 0x1000, Access.RW); // ends exactly at 2^64: end wraps to 0
+            t.cacheInsert(0x8000_0000_0000_0000L, B, 0x8000_0000_0000_0001L, Access.RW); // wraps past 2^64
             assertThat(t.cacheEntries().size(), equalTo(3));
-            assertFind(t, 0x1000, 1, Perm.RO, 0, 0);
-            assertFind(t, TOP, 1, Perm.RO, 0, 0);
-            assertFind(t, 0x8000_0000_0000_0000L, 1, Perm.RO, 0, 0);
+            assertFind(t, 0x1000, 1, Access.RO, 0, 0);
+            assertFind(t, TOP, 1, Access.RO, 0, 0);
+            assertFind(t, 0x8000_0000_0000_0000L, 1, Access.RO, 0, 0);
             // the last byte below 2^64 can only be mapped by an entry that wraps
-            t.cacheInsert(TOP - 0x1000, A, 0x1fff, Perm.RW);
-            assertFind(t, -2L, 1, Perm.RO, A + 0x1ffe, 1);
-            assertFind(t, -1L, 1, Perm.RO, 0, 0);
+            t.cacheInsert(TOP - 0x1000, A, 0x1fff, Access.RW);
+            assertFind(t, -2L, 1, Access.RO, A + 0x1ffe, 1);
+            assertFind(t, -1L, 1, Access.RO, 0, 0);
             // and an update for the same iova cannot fix it (same iova: ignored)
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            assertFind(t, 0x1000, 1, Perm.RO, 0, 0);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            assertFind(t, 0x1000, 1, Access.RO, 0, 0);
         });
     }
 
     @Test
     void removeOfZeroSizeRemovesNothing() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
             t.cacheRemove(0x1000, 0);
             t.cacheRemove(0, 0);
             assertThat(t.cacheEntries().size(), equalTo(1));
@@ -176,11 +177,11 @@ class IotlbRulesTest {
     @Test
     void removeTakesWholeEntriesThatOverlapAndTheOneStartingRightAfter() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x2000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x3000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x4000, A, 0x1000, Perm.RW);
-            t.cacheInsert(0x5000, A, 0x1000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x2000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x3000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x4000, A, 0x1000, Access.RW);
+            t.cacheInsert(0x5000, A, 0x1000, Access.RW);
             // [0x2800, 0x3000) overlaps only the entry at 0x2000, but the one at 0x3000 goes too
             t.cacheRemove(0x2800, 0x800);
             assertThat(iovas(t), contains(0x1000L, 0x4000L, 0x5000L));
@@ -197,13 +198,13 @@ class IotlbRulesTest {
     @Test
     void removeOfARangeThatWrapsAtTwoToThe64MissesEntriesAboveItsWrappedEnd() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            t.cacheInsert(TOP - 0x1000, B, 0x1000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            t.cacheInsert(TOP - 0x1000, B, 0x1000, Access.RW);
             // [TOP - 0x2000, 2^64 + 0x1000) covers the entry at TOP - 0x1000, but its end wraps to
             // 0x1000 and the scan stops at the first entry above that
             t.cacheRemove(TOP - 0x2000, 0x4000);
             assertThat(iovas(t), contains(0x1000L, TOP - 0x1000));
-            assertFind(t, TOP - 0x1000, 0x1000, Perm.RW, B, 0x1000);
+            assertFind(t, TOP - 0x1000, 0x1000, Access.RW, B, 0x1000);
             // the same range without the wrap removes it
             t.cacheRemove(TOP - 0x2000, 0x2000);
             assertThat(iovas(t), contains(0x1000L));
@@ -213,7 +214,7 @@ class IotlbRulesTest {
     @Test
     void aZeroSizeEntryIsOnlyRemovedByARangeFromBelowIt() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0, Perm.RW);
+            t.cacheInsert(0x1000, A, 0, Access.RW);
             t.cacheRemove(0x1000, 0x1000);
             assertThat(iovas(t), contains(0x1000L));
             t.cacheRemove(0x0, 0x1000); // ends right at it
@@ -224,11 +225,11 @@ class IotlbRulesTest {
     @Test
     void pendingMissMatchesIovaAndPermExactly() {
         Engines.each(t -> {
-            t.pendingInsert(0x1000, Perm.RW);
-            assertThat(t.pendingMiss(0x1000, Perm.RW), equalTo(true));
-            assertThat(t.pendingMiss(0x1000, Perm.RO), equalTo(false));
-            assertThat(t.pendingMiss(0x1001, Perm.RW), equalTo(false));
-            t.pendingInsert(0x1000, Perm.RW); // no check for duplicates
+            t.pendingInsert(0x1000, Access.RW);
+            assertThat(t.pendingMiss(0x1000, Access.RW), equalTo(true));
+            assertThat(t.pendingMiss(0x1000, Access.RO), equalTo(false));
+            assertThat(t.pendingMiss(0x1001, Access.RW), equalTo(false));
+            t.pendingInsert(0x1000, Access.RW); // no check for duplicates
             assertThat(t.pendingEntries().size(), equalTo(2));
             assertThat(t.freeEntries(), equalTo(2046));
         });
@@ -237,21 +238,21 @@ class IotlbRulesTest {
     @Test
     void pendingRemoveTakesARangeAndPermissionsThatAreASubset() {
         Engines.each(t -> {
-            t.pendingInsert(0x1000, Perm.RO);
-            t.pendingInsert(0x1000, Perm.RW);
-            t.pendingInsert(0x2000, Perm.WO);
-            t.pendingInsert(0x3000, Perm.RO);
-            t.pendingRemove(0x1000, 0x2000, Perm.RO); // RO only; 0x3000 is outside
-            assertThat(t.pendingMiss(0x1000, Perm.RO), equalTo(false));
-            assertThat(t.pendingMiss(0x1000, Perm.RW), equalTo(true));
-            assertThat(t.pendingMiss(0x2000, Perm.WO), equalTo(true));
-            assertThat(t.pendingMiss(0x3000, Perm.RO), equalTo(true));
-            t.pendingRemove(0x1000, 0x2000, Perm.RW); // [0x1000, 0x3000)
-            assertThat(t.pendingEntries(), contains(new PendingEntry(0x3000, Perm.RO)));
-            t.pendingRemove(0x3000, 0, Perm.RW); // empty range
-            t.pendingRemove(TOP, 0x2000, Perm.RW); // wraps: empty in uint64_t
-            t.pendingInsert(TOP, Perm.RO);
-            t.pendingRemove(TOP, 0x1000, Perm.RW); // [TOP, 2^64): the end wraps to 0, so empty too
+            t.pendingInsert(0x1000, Access.RO);
+            t.pendingInsert(0x1000, Access.RW);
+            t.pendingInsert(0x2000, Access.WO);
+            t.pendingInsert(0x3000, Access.RO);
+            t.pendingRemove(0x1000, 0x2000, Access.RO); // RO only; 0x3000 is outside
+            assertThat(t.pendingMiss(0x1000, Access.RO), equalTo(false));
+            assertThat(t.pendingMiss(0x1000, Access.RW), equalTo(true));
+            assertThat(t.pendingMiss(0x2000, Access.WO), equalTo(true));
+            assertThat(t.pendingMiss(0x3000, Access.RO), equalTo(true));
+            t.pendingRemove(0x1000, 0x2000, Access.RW); // [0x1000, 0x3000)
+            assertThat(t.pendingEntries(), contains(new PendingEntry(0x3000, Access.RO)));
+            t.pendingRemove(0x3000, 0, Access.RW); // empty range
+            t.pendingRemove(TOP, 0x2000, Access.RW); // wraps: empty in uint64_t
+            t.pendingInsert(TOP, Access.RO);
+            t.pendingRemove(TOP, 0x1000, Access.RW); // [TOP, 2^64): the end wraps to 0, so empty too
             assertThat(t.pendingEntries().size(), equalTo(2));
         });
     }
@@ -259,18 +260,18 @@ class IotlbRulesTest {
     @Test
     void aCacheInsertRemovesThePendingMissesItAnswers() {
         Engines.each(t -> {
-            t.pendingInsert(0x1000, Perm.RO);
-            t.pendingInsert(0x1800, Perm.RW);
-            t.pendingInsert(0x2000, Perm.RO);
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RO);
+            t.pendingInsert(0x1000, Access.RO);
+            t.pendingInsert(0x1800, Access.RW);
+            t.pendingInsert(0x2000, Access.RO);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RO);
             // RO update: the RW miss inside stays pending, the one at 0x2000 is outside
-            assertThat(t.pendingMiss(0x1000, Perm.RO), equalTo(false));
-            assertThat(t.pendingMiss(0x1800, Perm.RW), equalTo(true));
-            assertThat(t.pendingMiss(0x2000, Perm.RO), equalTo(true));
+            assertThat(t.pendingMiss(0x1000, Access.RO), equalTo(false));
+            assertThat(t.pendingMiss(0x1800, Access.RW), equalTo(true));
+            assertThat(t.pendingMiss(0x2000, Access.RO), equalTo(true));
             // an ignored update (same iova) still removes pending entries
-            t.cacheInsert(0x1000, B, 0x2000, Perm.RW);
+            t.cacheInsert(0x1000, B, 0x2000, Access.RW);
             assertThat(t.pendingEntries(), empty());
-            assertThat(t.cacheEntries(), contains(new IotlbEntry(0x1000, A, 0x1000, Perm.RO)));
+            assertThat(t.cacheEntries(), contains(new IotlbEntry(0x1000, A, 0x1000, Access.RO)));
         });
     }
 
@@ -278,49 +279,49 @@ class IotlbRulesTest {
     void aReadOnlyAnswerToAWriteMissLeavesItPendingSoItIsNeverAskedAgain() {
         Engines.each(t -> {
             long[] size = {0x100};
-            assertThat(t.iovaToVva(0x1000, size, Perm.RW), equalTo(0L));
-            assertThat(t.pollMiss(), equalTo(new IotlbMiss(0x1000, Perm.RW)));
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RO); // the frontend's UPDATE: read only
+            assertThat(t.iovaToVva(0x1000, size, Access.RW), equalTo(0L));
+            assertThat(t.pollMiss(), equalTo(new IotlbMiss(0x1000, Access.RW)));
+            t.cacheInsert(0x1000, A, 0x1000, Access.RO); // the frontend's UPDATE: read only
             t.cacheRemove(0x1000, 0x1000); // later INVALIDATE (the guest remaps, now writable)
-            assertThat(t.iovaToVva(0x1000, size, Perm.RW), equalTo(0L));
+            assertThat(t.iovaToVva(0x1000, size, Access.RW), equalTo(0L));
             assertThat("no second MISS: (0x1000, RW) is still pending", t.pollMiss(), nullValue());
-            assertThat(t.pendingEntries(), contains(new PendingEntry(0x1000, Perm.RW)));
+            assertThat(t.pendingEntries(), contains(new PendingEntry(0x1000, Access.RW)));
         });
     }
 
     @Test
     void iovaToVvaHitsMissesAndSendsOneMissPerPendingEntry() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
             long[] size = {0x1000};
-            assertThat(t.iovaToVva(0x1000, size, Perm.RO), equalTo(A));
+            assertThat(t.iovaToVva(0x1000, size, Access.RO), equalTo(A));
             assertThat(size[0], equalTo(0x1000L));
             size[0] = 0x1800;
-            assertThat(t.iovaToVva(0x1000, size, Perm.RO), equalTo(0L));
+            assertThat(t.iovaToVva(0x1000, size, Access.RO), equalTo(0L));
             assertThat("unchanged on a miss", size[0], equalTo(0x1800L));
-            assertThat("the miss is for the first byte not mapped", t.pollMiss(), equalTo(new IotlbMiss(0x2000, Perm.RO)));
-            assertThat(t.iovaToVva(0x1000, size, Perm.RO), equalTo(0L));
+            assertThat("the miss is for the first byte not mapped", t.pollMiss(), equalTo(new IotlbMiss(0x2000, Access.RO)));
+            assertThat(t.iovaToVva(0x1000, size, Access.RO), equalTo(0L));
             assertThat(t.pollMiss(), nullValue());
-            assertThat(t.iovaToVva(0x1000, size, Perm.RW), equalTo(0L));
-            assertThat(t.pollMiss(), equalTo(new IotlbMiss(0x2000, Perm.RW)));
-            t.cacheInsert(0x2000, B, 0x1000, Perm.RW);
+            assertThat(t.iovaToVva(0x1000, size, Access.RW), equalTo(0L));
+            assertThat(t.pollMiss(), equalTo(new IotlbMiss(0x2000, Access.RW)));
+            t.cacheInsert(0x2000, B, 0x1000, Access.RW);
             assertThat(t.pendingEntries(), empty());
-            assertThat(t.iovaToVva(0x1000, size, Perm.RW), equalTo(A));
+            assertThat(t.iovaToVva(0x1000, size, Access.RW), equalTo(A));
         });
     }
 
     @Test
     void aMissThatCannotBeSentIsRemovedWithItsSubsetPermissions() {
         Engines.each(t -> {
-            t.pendingInsert(0x1000, Perm.RO);
-            t.pendingInsert(0x1000, Perm.WO);
-            t.pendingInsert(0x1001, Perm.RO);
+            t.pendingInsert(0x1000, Access.RO);
+            t.pendingInsert(0x1000, Access.WO);
+            t.pendingInsert(0x1001, Access.RO);
             t.disconnectFrontend();
             long[] size = {8};
-            t.iovaToVva(0x1000, size, Perm.RW);
+            t.iovaToVva(0x1000, size, Access.RW);
             assertThat(t.pollMiss(), nullValue());
             // pending_remove(vq, iova, 1, RW): every perm at 0x1000 goes, 0x1001 stays
-            assertThat(t.pendingEntries(), contains(new PendingEntry(0x1001, Perm.RO)));
+            assertThat(t.pendingEntries(), contains(new PendingEntry(0x1001, Access.RO)));
         });
     }
 
@@ -328,15 +329,15 @@ class IotlbRulesTest {
     void cacheAndPendingShareOnePoolOf2048() {
         Engines.each(t -> {
             for (int i = 0; i < 2000; i++) {
-                t.cacheInsert((long) i << 12, A, 0x1000, Perm.RW);
+                t.cacheInsert((long) i << 12, A, 0x1000, Access.RW);
             }
             for (int i = 0; i < 48; i++) {
-                t.pendingInsert(0x1_0000_0000L + i, Perm.RO);
+                t.pendingInsert(0x1_0000_0000L + i, Access.RO);
             }
             assertThat(t.freeEntries(), equalTo(0));
             // pending insert, pool empty, pending not empty: all pending entries are dropped
-            t.pendingInsert(0x2_0000_0000L, Perm.RO);
-            assertThat(t.pendingEntries(), contains(new PendingEntry(0x2_0000_0000L, Perm.RO)));
+            t.pendingInsert(0x2_0000_0000L, Access.RO);
+            assertThat(t.pendingEntries(), contains(new PendingEntry(0x2_0000_0000L, Access.RO)));
             assertThat(t.cacheEntries().size(), equalTo(2000));
             assertThat(t.freeEntries(), equalTo(47));
         });
@@ -346,9 +347,9 @@ class IotlbRulesTest {
     void aFullPoolEvictsForACacheInsertEvenOfACachedIova() {
         Engines.each(7, t -> {
             for (int i = 0; i < 2048; i++) {
-                t.cacheInsert((long) i << 12, A, 0x1000, Perm.RW);
+                t.cacheInsert((long) i << 12, A, 0x1000, Access.RW);
             }
-            t.cacheInsert(0, B, 0x1000, Perm.RW); // already cached: inserts nothing, but evicts one
+            t.cacheInsert(0, B, 0x1000, Access.RW); // already cached: inserts nothing, but evicts one
             assertThat(t.cacheEntries().size(), equalTo(2047));
             assertThat(t.freeEntries(), equalTo(1));
         });
@@ -370,7 +371,7 @@ class IotlbRulesTest {
         }
         Engines.each(seed, t -> {
             for (int i = 0; i < 2048 + 5; i++) {
-                t.cacheInsert((long) i << 12, A, 0x1000, Perm.RW);
+                t.cacheInsert((long) i << 12, A, 0x1000, Access.RW);
             }
             assertThat(iovas(t), equalTo(expected));
         });
@@ -380,9 +381,9 @@ class IotlbRulesTest {
     void aFullPoolOfPendingEntriesIsDroppedForACacheInsertOnAnEmptyCache() {
         Engines.each(t -> {
             for (int i = 0; i < 2048; i++) {
-                t.pendingInsert(i, Perm.RO);
+                t.pendingInsert(i, Access.RO);
             }
-            t.cacheInsert(0x10_0000, A, 0x1000, Perm.RO);
+            t.cacheInsert(0x10_0000, A, 0x1000, Access.RO);
             assertThat(t.pendingEntries(), empty());
             assertThat(t.cacheEntries().size(), equalTo(1));
         });
@@ -392,9 +393,9 @@ class IotlbRulesTest {
     void aFullPoolOfCacheEntriesEvictsOneForAPendingInsert() {
         Engines.each(3, t -> {
             for (int i = 0; i < 2048; i++) {
-                t.cacheInsert((long) i << 12, A, 0x1000, Perm.RW);
+                t.cacheInsert((long) i << 12, A, 0x1000, Access.RW);
             }
-            t.pendingInsert(0x1_0000_0000L, Perm.RO);
+            t.pendingInsert(0x1_0000_0000L, Access.RO);
             assertThat(t.cacheEntries().size(), equalTo(2047));
             assertThat(t.pendingEntries().size(), equalTo(1));
         });
@@ -403,8 +404,8 @@ class IotlbRulesTest {
     @Test
     void flushAllEmptiesBothLists() {
         Engines.each(t -> {
-            t.cacheInsert(0x1000, A, 0x1000, Perm.RW);
-            t.pendingInsert(0x5000, Perm.RW);
+            t.cacheInsert(0x1000, A, 0x1000, Access.RW);
+            t.pendingInsert(0x5000, Access.RW);
             t.flushAll();
             assertThat(t.cacheEntries(), empty());
             assertThat(t.pendingEntries(), empty());

@@ -7,6 +7,9 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.nullValue;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.Message;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.SharedEal;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -28,7 +31,7 @@ class NativeIotlbTest {
     void aMissSendsTheExactVhostUserMessageOnTheBackendChannel() {
         try (NativeIotlb n = new NativeIotlb()) {
             long[] size = {0x100};
-            long vva = n.iovaToVva(0, 0x1234_5678_9000L, size, Perm.WO);
+            long vva = n.iovaToVva(0, 0x1234_5678_9000L, size, Access.WO);
             assertThat(vva, equalTo(0L));
             assertThat("DPDK leaves the length alone on a miss", size[0], equalTo(0x100L));
 
@@ -42,14 +45,13 @@ class NativeIotlbTest {
             assertThat("iova: the first byte not mapped", b.getLong(12), equalTo(0x1234_5678_9000L));
             assertThat("size field: 0", b.getLong(20), equalTo(0L));
             assertThat("uaddr: 0", b.getLong(28), equalTo(0L));
-            assertThat("perm", (int) b.get(36), equalTo(Perm.WO));
+            assertThat("perm", (int) b.get(36), equalTo(Access.WO.wire()));
             assertThat("type: VHOST_IOTLB_MISS", (int) b.get(37), equalTo(1));
 
-            BackendRequest decoded = BackendRequest.decode(bytes);
-            assertThat(decoded.iotlb(), equalTo(new VhostIotlbMsg(0x1234_5678_9000L, 0, 0, Perm.WO,
-                    VhostIotlbMsg.MISS)));
+            Message decoded = Message.decode(bytes);
+            assertThat(decoded.iotlb(), equalTo(VhostIotlbMsg.miss(0x1234_5678_9000L, Access.WO)));
             assertThat("one miss, one message", n.readBackendRequestBytes(), nullValue());
-            assertThat(n.pendingEntries(0), equalTo(List.of(new PendingEntry(0x1234_5678_9000L, Perm.WO))));
+            assertThat(n.pendingEntries(0), equalTo(List.of(new PendingEntry(0x1234_5678_9000L, Access.WO))));
             assertThat(n.misses(0), equalTo(1L));
         }
     }
@@ -57,12 +59,12 @@ class NativeIotlbTest {
     @Test
     void aPartialHitMissesAtTheFirstUnmappedByte() {
         try (NativeIotlb n = new NativeIotlb()) {
-            n.cacheInsert(0, 0x1000, 0x7000_0000L, 0x1000, Perm.RW);
+            n.cacheInsert(0, 0x1000, 0x7000_0000L, 0x1000, Access.RW);
             long[] size = {0x2000};
-            assertThat(n.iovaToVva(0, 0x1800, size, Perm.RO), equalTo(0L));
+            assertThat(n.iovaToVva(0, 0x1800, size, Access.RO), equalTo(0L));
             assertThat(n.readBackendRequest().iotlb().iova(), equalTo(0x2000L));
             size[0] = 0x800;
-            assertThat(n.iovaToVva(0, 0x1800, size, Perm.RO), equalTo(0x7000_0800L));
+            assertThat(n.iovaToVva(0, 0x1800, size, Access.RO), equalTo(0x7000_0800L));
             assertThat(n.hits(0), equalTo(1L));
             assertThat(n.misses(0), equalTo(1L));
         }
@@ -72,13 +74,13 @@ class NativeIotlbTest {
     void aPendingMissIsNotSentTwice() {
         try (NativeIotlb n = new NativeIotlb()) {
             long[] size = {8};
-            n.iovaToVva(0, 0x5000, size, Perm.RO);
-            n.iovaToVva(0, 0x5000, size, Perm.RO);
+            n.iovaToVva(0, 0x5000, size, Access.RO);
+            n.iovaToVva(0, 0x5000, size, Access.RO);
             assertThat(n.readBackendRequest().iotlb().iova(), equalTo(0x5000L));
             assertThat(n.readBackendRequest(), nullValue());
             // another perm is another pending entry
-            n.iovaToVva(0, 0x5000, size, Perm.RW);
-            assertThat(n.readBackendRequest().iotlb().perm(), equalTo(Perm.RW));
+            n.iovaToVva(0, 0x5000, size, Access.RW);
+            assertThat(n.readBackendRequest().iotlb().access(), equalTo(Access.RW));
             assertThat(n.pendingEntries(0).size(), equalTo(2));
         }
     }
@@ -88,7 +90,7 @@ class NativeIotlbTest {
         try (NativeIotlb n = new NativeIotlb()) {
             n.disconnectFrontend();
             long[] size = {8};
-            n.iovaToVva(0, 0x5000, size, Perm.RO);
+            n.iovaToVva(0, 0x5000, size, Access.RO);
             assertThat(n.pendingEntries(0), empty());
             assertThat(n.readBackendRequest(), nullValue());
         }
@@ -101,7 +103,7 @@ class NativeIotlbTest {
             // far more than a socket buffer holds; each iova is a new miss (pending list grows, then
             // the pool's pending entries are recycled when it runs out)
             for (int i = 0; i < 30_000; i++) {
-                n.iovaToVva(0, (long) i << 12, size, Perm.RO);
+                n.iovaToVva(0, (long) i << 12, size, Access.RO);
             }
             int read = 0;
             while (n.readBackendRequest() != null) {
@@ -114,13 +116,13 @@ class NativeIotlbTest {
     @Test
     void queuesAreIndependentButShareTheChannel() {
         try (NativeIotlb n = new NativeIotlb(3)) {
-            n.cacheInsert(1, 0x1000, 0xa000, 0x1000, Perm.RW);
+            n.cacheInsert(1, 0x1000, 0xa000, 0x1000, Access.RW);
             long[] size = {0x10};
-            assertThat(n.cacheFind(1, 0x1000, size, Perm.RW), equalTo(0xa000L));
+            assertThat(n.cacheFind(1, 0x1000, size, Access.RW), equalTo(0xa000L));
             size[0] = 0x10;
-            assertThat(n.cacheFind(0, 0x1000, size, Perm.RW), equalTo(0L));
+            assertThat(n.cacheFind(0, 0x1000, size, Access.RW), equalTo(0L));
             assertThat(size[0], equalTo(0L));
-            n.iovaToVva(2, 0x9000, new long[] {1}, Perm.RO);
+            n.iovaToVva(2, 0x9000, new long[] {1}, Access.RO);
             assertThat(n.readBackendRequest().iotlb().iova(), equalTo(0x9000L));
             assertThat(n.cacheCount(1), equalTo(1));
             assertThat(n.freeEntries(1), equalTo(2047));
@@ -135,11 +137,11 @@ class NativeIotlbTest {
         try {
             for (int i = 0; i < 32; i++) {
                 NativeIotlb n = new NativeIotlb();
-                n.cacheInsert(0, i, i * 2L + 1, 1, Perm.RO);
+                n.cacheInsert(0, i, i * 2L + 1, 1, Access.RO);
                 all.add(n);
             }
             for (int i = 0; i < 32; i++) {
-                assertThat(all.get(i).cacheEntries(0), equalTo(List.of(new IotlbEntry(i, i * 2L + 1, 1, Perm.RO))));
+                assertThat(all.get(i).cacheEntries(0), equalTo(List.of(new IotlbEntry(i, i * 2L + 1, 1, Access.RO))));
             }
         } finally {
             all.forEach(NativeIotlb::close);
@@ -149,18 +151,18 @@ class NativeIotlbTest {
     @Test
     void badArgumentsAndClosedHandlesThrow() {
         NativeIotlb n = new NativeIotlb(2);
-        assertThrows(IllegalArgumentException.class, () -> n.cacheInsert(0, 0, 0, 1, 0));
-        assertThrows(IllegalArgumentException.class, () -> n.cacheInsert(0, 0, 0, 1, 4));
-        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(0, 0, new long[1], -1));
-        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(2, 0, new long[1], 1));
-        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(-1, 0, new long[1], 1));
-        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(0, 0, new long[0], 1));
-        assertThrows(NullPointerException.class, () -> n.iovaToVva(0, 0, null, 1));
+        assertThrows(IllegalArgumentException.class, () -> n.cacheInsert(0, 0, 0, 1, Access.NONE));
+        assertThrows(NullPointerException.class, () -> n.cacheInsert(0, 0, 0, 1, null));
+        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(0, 0, new long[1], Access.NONE));
+        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(2, 0, new long[1], Access.RO));
+        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(-1, 0, new long[1], Access.RO));
+        assertThrows(IllegalArgumentException.class, () -> n.cacheFind(0, 0, new long[0], Access.RO));
+        assertThrows(NullPointerException.class, () -> n.iovaToVva(0, 0, null, Access.RO));
         assertThrows(IllegalArgumentException.class, () -> n.queue(2));
         assertThrows(IllegalArgumentException.class, () -> new NativeIotlb(0));
         n.close();
         n.close();
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> n.cacheFind(0, 0, new long[1], 1));
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> n.cacheFind(0, 0, new long[1], Access.RO));
         assertThat(e.getMessage(), containsString("closed"));
         assertThrows(IllegalStateException.class, () -> n.readBackendRequest());
         assertThrows(IllegalStateException.class, () -> n.cacheEntries(0));
@@ -170,7 +172,7 @@ class NativeIotlbTest {
     void closeWaitsForCallsInProgressAndLaterCallsFail() throws Exception {
         NativeIotlb n = new NativeIotlb();
         for (int i = 0; i < 2048; i++) {
-            n.cacheInsert(0, (long) i << 12, 0x1_0000_0000L + ((long) i << 12), 0x1000, Perm.RW);
+            n.cacheInsert(0, (long) i << 12, 0x1_0000_0000L + ((long) i << 12), 0x1000, Access.RW);
         }
         CountDownLatch started = new CountDownLatch(2);
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
@@ -182,7 +184,7 @@ class NativeIotlbTest {
                 try {
                     for (int i = 0; ; i++) {
                         size[0] = 0x1000;
-                        n.cacheFind(0, (long) (i & 2047) << 12, size, Perm.RO);
+                        n.cacheFind(0, (long) (i & 2047) << 12, size, Access.RO);
                     }
                 } catch (IllegalStateException expected) {
                     // closed under us: the way out

@@ -6,10 +6,12 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 
-import io.jvhost.iotlb.IotlbDevice.MemoryRegion;
-import io.jvhost.iotlb.NativeVhostDevice.RegionSpec;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.IotlbType;
+import io.jvhost.protocol.MemoryRegion;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.SharedEal;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,8 +26,8 @@ import org.junit.jupiter.api.Test;
  * vhost_user_msg_handler on a real device, compared with the Java model ({@link IotlbDevice}).
  */
 class NativeVhostDeviceTest {
-    private static final RegionSpec LOW = new RegionSpec(0, 0x7f50_0000_0000L, 0xc000_0000L);
-    private static final RegionSpec HIGH = new RegionSpec(0x1_0000_0000L, 0x7f60_0000_0000L, 0x4000_0000L);
+    private static final MemoryRegion LOW = new MemoryRegion(0, 0x7f50_0000_0000L, 0, 0xc000_0000L, 0);
+    private static final MemoryRegion HIGH = new MemoryRegion(0x1_0000_0000L, 0x7f60_0000_0000L, 0, 0x4000_0000L, 0);
     private static Map<String, DpdkLogLevel> savedLevels;
 
     @BeforeAll
@@ -46,7 +48,7 @@ class NativeVhostDeviceTest {
     }
 
     private static long host(NativeVhostDevice d, int region) {
-        return d.memTable().get(region).hostUserAddr();
+        return d.memTable().get(region).backendAddress();
     }
 
     @Test
@@ -65,19 +67,19 @@ class NativeVhostDeviceTest {
             assertThat(d.setMemTable(List.of(LOW, HIGH)), equalTo(true));
             long low = host(d, 0);
             long high = host(d, 1);
-            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0x10_0000, 0x2000, 0x7f60_0000_3000L, Perm.RW)), equalTo(true));
+            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0x10_0000, 0x2000, 0x7f60_0000_3000L, Access.RW)), equalTo(true));
             long lowEnd = 0x7f50_0000_0000L + 0xc000_0000L;
-            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0x5000, 0x4000, lowEnd - 0x1000, Perm.RO)), equalTo(true));
+            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0x5000, 0x4000, lowEnd - 0x1000, Access.RO)), equalTo(true));
             for (int q = 0; q < 2; q++) {
                 assertThat(d.queue(q).cacheEntries(), contains(
-                        new IotlbEntry(0x5000, low + 0xc000_0000L - 0x1000, 0x1000, Perm.RO),
-                        new IotlbEntry(0x10_0000, high + 0x3000, 0x2000, Perm.RW)));
+                        new IotlbEntry(0x5000, low + 0xc000_0000L - 0x1000, 0x1000, Access.RO),
+                        new IotlbEntry(0x10_0000, high + 0x3000, 0x2000, Access.RW)));
             }
             // outside every region: refused, nothing inserted
-            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0x9000, 0x1000, 0x1000, Perm.RW)), equalTo(false));
+            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0x9000, 0x1000, 0x1000, Access.RW)), equalTo(false));
             assertThat(d.queue(0).cacheEntries().size(), equalTo(2));
             // a type DPDK does not take from the frontend
-            assertThat(d.iotlbMsg(new VhostIotlbMsg(0x9000, 0x1000, 0x7f50_0000_0000L, Perm.RW, VhostIotlbMsg.MISS)),
+            assertThat(d.iotlbMsg(VhostIotlbMsg.of(0x9000, 0x1000, 0x7f50_0000_0000L, Access.RW, IotlbType.MISS)),
                     equalTo(false));
         }
     }
@@ -85,7 +87,7 @@ class NativeVhostDeviceTest {
     @Test
     void anUpdateBeforeAnyMemoryTableIsRefused() {
         try (NativeVhostDevice d = new NativeVhostDevice(1)) {
-            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Perm.RW)), equalTo(false));
+            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Access.RW)), equalTo(false));
         }
     }
 
@@ -93,9 +95,9 @@ class NativeVhostDeviceTest {
     void anInvalidateWithGarbageInUaddrAndPermRemovesFromEveryQueue() {
         try (NativeVhostDevice d = new NativeVhostDevice(2)) {
             d.setMemTable(List.of(LOW));
-            d.iotlbMsg(VhostIotlbMsg.update(0x1000, 0x1000, 0x7f50_0000_1000L, Perm.RW));
-            d.iotlbMsg(VhostIotlbMsg.update(0x8000, 0x1000, 0x7f50_0000_8000L, Perm.RW));
-            assertThat(d.iotlbMsg(new VhostIotlbMsg(0x1000, 0x1000, 0xdead_beef, 0x7f, VhostIotlbMsg.INVALIDATE)),
+            d.iotlbMsg(VhostIotlbMsg.update(0x1000, 0x1000, 0x7f50_0000_1000L, Access.RW));
+            d.iotlbMsg(VhostIotlbMsg.update(0x8000, 0x1000, 0x7f50_0000_8000L, Access.RW));
+            assertThat(d.iotlbMsg(new VhostIotlbMsg(0x1000, 0x1000, 0xdead_beef, 0x7f, IotlbType.INVALIDATE.wire())),
                     equalTo(true));
             for (int q = 0; q < 2; q++) {
                 assertThat(d.queue(q).cacheEntries().size(), equalTo(1));
@@ -109,8 +111,8 @@ class NativeVhostDeviceTest {
         try (NativeVhostDevice d = new NativeVhostDevice(2)) {
             d.setMemTable(List.of(LOW));
             long before = host(d, 0);
-            d.iotlbMsg(VhostIotlbMsg.update(0x1000, 0x1000, 0x7f50_0000_1000L, Perm.RW));
-            d.queue(1).pendingInsert(0x9000, Perm.RO);
+            d.iotlbMsg(VhostIotlbMsg.update(0x1000, 0x1000, 0x7f50_0000_1000L, Access.RW));
+            d.queue(1).pendingInsert(0x9000, Access.RO);
             assertThat(d.setMemTable(List.of(LOW)), equalTo(true)); // same table, new fds
             assertThat("DPDK kept its old mapping", host(d, 0), equalTo(before));
             assertThat(d.queue(0).cacheEntries().size(), equalTo(1));
@@ -126,8 +128,8 @@ class NativeVhostDeviceTest {
     void getVringBaseFlushesThatQueueOnly() {
         try (NativeVhostDevice d = new NativeVhostDevice(2)) {
             d.setMemTable(List.of(LOW));
-            d.iotlbMsg(VhostIotlbMsg.update(0x1000, 0x1000, 0x7f50_0000_1000L, Perm.RW));
-            d.queue(0).pendingInsert(0x9000, Perm.RO);
+            d.iotlbMsg(VhostIotlbMsg.update(0x1000, 0x1000, 0x7f50_0000_1000L, Access.RW));
+            d.queue(0).pendingInsert(0x9000, Access.RO);
             d.getVringBase(0);
             assertThat(d.queue(0).cacheEntries(), empty());
             assertThat(d.queue(0).pendingEntries(), empty());
@@ -140,11 +142,11 @@ class NativeVhostDeviceTest {
         try (NativeVhostDevice d = new NativeVhostDevice(2)) {
             d.setMemTable(List.of(LOW));
             long[] size = {0x10};
-            assertThat(d.queue(1).iovaToVva(0x4000, size, Perm.WO), equalTo(0L));
-            assertThat(d.queue(0).pollMiss(), equalTo(new IotlbMiss(0x4000, Perm.WO)));
-            d.iotlbMsg(VhostIotlbMsg.update(0x4000, 0x1000, 0x7f50_0000_4000L, Perm.RW));
+            assertThat(d.queue(1).iovaToVva(0x4000, size, Access.WO), equalTo(0L));
+            assertThat(d.queue(0).pollMiss(), equalTo(new IotlbMiss(0x4000, Access.WO)));
+            d.iotlbMsg(VhostIotlbMsg.update(0x4000, 0x1000, 0x7f50_0000_4000L, Access.RW));
             assertThat(d.queue(1).pendingEntries(), empty());
-            assertThat(d.queue(1).iovaToVva(0x4000, size, Perm.WO), equalTo(host(d, 0) + 0x4000));
+            assertThat(d.queue(1).iovaToVva(0x4000, size, Access.WO), equalTo(host(d, 0) + 0x4000));
         }
     }
 
@@ -157,20 +159,20 @@ class NativeVhostDeviceTest {
         // away from page 0.
         try (NativeVhostDevice d = new NativeVhostDevice(1)) {
             d.setMemTable(List.of(LOW));
-            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Perm.RO)), equalTo(true));
-            assertThat(d.queue(0).pollMiss(), equalTo(new IotlbMiss(0, Perm.RW)));
-            assertThat(d.queue(0).pendingEntries(), contains(new PendingEntry(0, Perm.RW)));
+            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Access.RO)), equalTo(true));
+            assertThat(d.queue(0).pollMiss(), equalTo(new IotlbMiss(0, Access.RW)));
+            assertThat(d.queue(0).pendingEntries(), contains(new PendingEntry(0, Access.RW)));
             // the read-write answer is ignored (the iova is cached, 5.1), so the ring stays
             // untranslated, and the same UPDATE sends the same MISS again: each answer to it does
             for (int i = 0; i < 3; i++) {
-                assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Perm.RW)), equalTo(true));
-                assertThat(d.queue(0).pollMiss(), equalTo(new IotlbMiss(0, Perm.RW)));
-                assertThat(d.queue(0).pendingEntries(), contains(new PendingEntry(0, Perm.RW)));
-                assertThat(d.queue(0).cacheEntries().get(0).perm(), equalTo(Perm.RO));
+                assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Access.RW)), equalTo(true));
+                assertThat(d.queue(0).pollMiss(), equalTo(new IotlbMiss(0, Access.RW)));
+                assertThat(d.queue(0).pendingEntries(), contains(new PendingEntry(0, Access.RW)));
+                assertThat(d.queue(0).cacheEntries().get(0).perm(), equalTo(Access.RO));
             }
             // an INVALIDATE then the RW update: now the rings translate, no MISS
             assertThat(d.iotlbMsg(VhostIotlbMsg.invalidate(0, 0x1000)), equalTo(true));
-            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Perm.RW)), equalTo(true));
+            assertThat(d.iotlbMsg(VhostIotlbMsg.update(0, 0x1000, 0x7f50_0000_0000L, Access.RW)), equalTo(true));
             assertThat(d.queue(0).pollMiss(), equalTo(null));
             assertThat(d.queue(0).pendingEntries(), empty());
         }
@@ -181,8 +183,8 @@ class NativeVhostDeviceTest {
     void theJavaMessageModelAgreesWithDpdksHandler() {
         long seed = Long.getLong("jvhost.iotlb.seed", System.nanoTime());
         SplittableRandom rnd = new SplittableRandom(seed);
-        List<List<RegionSpec>> tables = List.of(List.of(LOW), List.of(LOW, HIGH),
-                List.of(new RegionSpec(0, 0x7f50_0000_0000L, 0x10_0000L), HIGH));
+        List<List<MemoryRegion>> tables = List.of(List.of(LOW), List.of(LOW, HIGH),
+                List.of(new MemoryRegion(0, 0x7f50_0000_0000L, 0, 0x10_0000L, 0), HIGH));
         int queues = 3;
         int state = NativeIotlb.randStateIndex();
         NativeIotlb.srand(seed);
@@ -205,7 +207,7 @@ class NativeVhostDeviceTest {
                 int k = fill ? 2 + rnd.nextInt(98) : rnd.nextInt(100);
                 String what;
                 if (k < 1 && rnd.nextInt(20) == 0) {
-                    List<RegionSpec> t = tables.get(rnd.nextInt(tables.size()));
+                    List<MemoryRegion> t = tables.get(rnd.nextInt(tables.size()));
                     boolean ok = d.setMemTable(t);
                     assertThat(ok, equalTo(true));
                     model.setMemTable(d.memTable());
@@ -220,7 +222,7 @@ class NativeVhostDeviceTest {
                     long qva = (rnd.nextInt(4) == 0 ? 0x7f60_0000_0000L : 0x7f50_0000_0000L) + page * 0x1000
                             + (rnd.nextInt(8) == 0 ? 0xbfff_0000L : 0);
                     VhostIotlbMsg m = VhostIotlbMsg.update(page * 0x1000, 0x1000 * (1 + rnd.nextInt(3)), qva,
-                            1 + rnd.nextInt(3));
+                            Access.ofWire(1 + rnd.nextInt(3)));
                     if (model.queue(0).freeEntries() == 0 || model.queue(queues - 1).freeEntries() == 0) {
                         evictingUpdates++;
                     }
@@ -234,7 +236,7 @@ class NativeVhostDeviceTest {
                 } else {
                     int q = rnd.nextInt(queues);
                     long iova = (1 + rnd.nextInt(4999)) * 0x1000L + rnd.nextInt(0x1000);
-                    int perm = 1 + rnd.nextInt(3);
+                    Access perm = Access.ofWire(1 + rnd.nextInt(3));
                     size[0] = 1 + rnd.nextInt(0x1000);
                     size2[0] = size[0];
                     long got = d.queue(q).iovaToVva(iova, size, perm);
@@ -268,8 +270,8 @@ class NativeVhostDeviceTest {
             d.setMemTable(List.of(LOW, HIGH));
             List<MemoryRegion> t = d.memTable();
             assertThat(t.size(), equalTo(2));
-            assertThat(t.get(1).guestPhysAddr(), equalTo(HIGH.guestPhysAddr()));
-            assertThat(t.get(1).guestUserAddr(), equalTo(HIGH.guestUserAddr()));
+            assertThat(t.get(1).guestPhysicalAddress(), equalTo(HIGH.guestPhysicalAddress()));
+            assertThat(t.get(1).frontendAddress(), equalTo(HIGH.frontendAddress()));
             assertThat(t.get(1).size(), equalTo(HIGH.size()));
         }
     }

@@ -1,5 +1,6 @@
 package io.jvhost.iotlb;
 
+import io.jvhost.protocol.Access;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,7 @@ final class PlainIntervalMap implements Iotlb {
     private static final long FLIP = Long.MIN_VALUE;
 
     /** An interval with inclusive last byte (so 2^64 - 1 is representable). */
-    private record Interval(long first, long last, long uaddr, int perm) {
+    private record Interval(long first, long last, long uaddr, Access perm) {
     }
 
     private final TreeMap<Long, Interval> map = new TreeMap<>();
@@ -55,7 +56,7 @@ final class PlainIntervalMap implements Iotlb {
     }
 
     @Override
-    public void cacheInsert(long iova, long uaddr, long size, int perm) {
+    public void cacheInsert(long iova, long uaddr, long size, Access perm) {
         if (size == 0) {
             return;
         }
@@ -72,10 +73,10 @@ final class PlainIntervalMap implements Iotlb {
     }
 
     @Override
-    public long cacheFind(long iova, long[] size, int perm) {
+    public long cacheFind(long iova, long[] size, Access perm) {
         long want = size[0];
         Interval i = want == 0 ? null : containing(iova);
-        if (i == null || (i.perm() & perm) != perm) {
+        if (i == null || !i.perm().allows(perm)) {
             size[0] = 0;
             return 0;
         }
@@ -83,7 +84,7 @@ final class PlainIntervalMap implements Iotlb {
         long mapped = i.last() - iova + 1; // 0 stands for 2^64 here, only if all of it is one interval
         while (mapped != 0 && Long.compareUnsigned(mapped, want) < 0 && i.last() != -1L) {
             Interval next = map.get((i.last() + 1) ^ FLIP);
-            if (next == null || (next.perm() & perm) != perm
+            if (next == null || !next.perm().allows(perm)
                     || next.uaddr() != i.uaddr() + (i.last() - i.first() + 1)) {
                 break;
             }
@@ -97,17 +98,17 @@ final class PlainIntervalMap implements Iotlb {
     }
 
     @Override
-    public boolean pendingMiss(long iova, int perm) {
+    public boolean pendingMiss(long iova, Access perm) {
         throw new UnsupportedOperationException("a plain interval map has no pending list");
     }
 
     @Override
-    public void pendingInsert(long iova, int perm) {
+    public void pendingInsert(long iova, Access perm) {
         throw new UnsupportedOperationException("a plain interval map has no pending list");
     }
 
     @Override
-    public void pendingRemove(long iova, long size, int perm) {
+    public void pendingRemove(long iova, long size, Access perm) {
         throw new UnsupportedOperationException("a plain interval map has no pending list");
     }
 
@@ -117,7 +118,7 @@ final class PlainIntervalMap implements Iotlb {
     }
 
     @Override
-    public long iovaToVva(long iova, long[] size, int perm) {
+    public long iovaToVva(long iova, long[] size, Access perm) {
         throw new UnsupportedOperationException("a plain interval map has no MISS protocol");
     }
 

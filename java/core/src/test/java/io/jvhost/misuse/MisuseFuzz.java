@@ -6,7 +6,7 @@ import io.jvhost.eal.EalException;
 import io.jvhost.ethdev.EthPort;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
-import io.jvhost.vhost.Access;
+import io.jvhost.protocol.Access;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostException;
 import io.jvhost.vhost.VhostUserPort;
@@ -270,7 +270,7 @@ public final class MisuseFuzz {
                     case 2 -> d.vring(wild());
                     case 3 -> d.stats(rnd.nextInt(3));
                     case 4 -> d.gpaToVva(wildLong(), wildLong());
-                    case 5 -> d.iovaToVva(rnd.nextInt(3), wildLong(), wildLong(), Access.values()[rnd.nextInt(3)]);
+                    case 5 -> d.iovaToVva(rnd.nextInt(3), wildLong(), wildLong(), Access.values()[rnd.nextInt(4)]);
                     default -> d.read(wildLong(), new byte[rnd.nextInt(100)], wild(), wild());
                 }
             }

@@ -9,6 +9,9 @@ import static org.hamcrest.Matchers.startsWith;
 
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.MemoryRegion;
+import io.jvhost.protocol.VirtioFeature;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import java.util.Map;
@@ -45,7 +48,7 @@ class InProcessTrafficTest {
     @ValueSource(booleans = {true, false})
     void everySizeFrom60To9000BothWays(boolean mergeable) throws Exception {
         try (InProcessPair p = InProcessPair.open(1, mergeable, mergeable ? pool : bigPool)) {
-            assertThat(VirtioFeatures.has(p.device.features(), VirtioFeatures.NET_F_MRG_RXBUF), equalTo(mergeable));
+            assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(p.device.features()), equalTo(mergeable));
             p.guestToBackend(pool, pool, 0, 0, EVERY_SIZE);
             p.backendToGuest(pool, 0, 100_000, EVERY_SIZE);
 
@@ -80,7 +83,7 @@ class InProcessTrafficTest {
             VhostDevice d = p.device;
             assertThat(d.isAlive(), equalTo(true));
             assertThat(d.ifname(), equalTo(p.port.socket().toAbsolutePath().toString()));
-            assertThat(VirtioFeatures.has(d.features(), VirtioFeatures.F_VERSION_1), equalTo(true));
+            assertThat(VirtioFeature.VERSION_1.isIn(d.features()), equalTo(true));
             assertThat(d.iommu(), equalTo(false));
             assertThat(d.vringCount(), equalTo(2));
             assertThat(d.memoryRegions().size(), greaterThan(0));
@@ -112,7 +115,7 @@ class InProcessTrafficTest {
             assertThat(got, equalTo(expected));
 
             // Without a vIOMMU, the vring's own translation is the guest-physical one.
-            Translation viaVring = p.device.iovaToVva(0, frontendAddress, 1500, Access.READ_WRITE);
+            Translation viaVring = p.device.iovaToVva(0, frontendAddress, 1500, Access.RW);
             assertThat(viaVring, equalTo(t));
 
             assertThat(p.device.gpaToVva(0x10, 64).isMiss(), equalTo(true));

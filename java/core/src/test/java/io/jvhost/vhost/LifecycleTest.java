@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import io.jvhost.ethdev.EthPort;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.Access;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import java.io.IOException;
@@ -282,7 +283,7 @@ class LifecycleTest {
                 assertThrows(IllegalArgumentException.class, () -> p.device.enqueue(1, b));
                 assertThrows(IllegalArgumentException.class, () -> p.device.dequeue(-1, pool, b));
                 assertThrows(IllegalArgumentException.class, () -> p.device.vring(2));
-                assertThrows(IllegalArgumentException.class, () -> p.device.iovaToVva(0, 0, 0, Access.READ));
+                assertThrows(IllegalArgumentException.class, () -> p.device.iovaToVva(0, 0, 0, Access.RO));
                 assertThrows(IllegalArgumentException.class, () -> p.device.read(0x1000, new byte[8], 0, 8));
                 assertThrows(IndexOutOfBoundsException.class, () -> p.device.read(0x1000, new byte[8], 4, 8));
                 assertThrows(IndexOutOfBoundsException.class, () -> b.packet(0));

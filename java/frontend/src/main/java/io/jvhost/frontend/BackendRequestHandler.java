@@ -1,7 +1,11 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.VhostIotlbMsg;
+
 /**
- * Handles what the backend sends on the backend-request ("slave") channel. Called on the
+ * Handles what the backend sends on the backend-request ("slave") channel ({@link
+ * io.jvhost.protocol.BackendRequest#IOTLB_MSG}). Called on the
  * connection's reader thread, one message at a time.
  */
 @FunctionalInterface
@@ -9,11 +13,11 @@ public interface BackendRequestHandler {
     /**
      * The backend reports an IOTLB miss ({@code VHOST_IOTLB_MISS}) or access failure.
      *
-     * @param type {@link VhostUserProtocol#IOTLB_MISS} or another IOTLB message type
-     * @param iova the IO virtual address the backend could not translate
-     * @param perm the access it needs: 1 read, 2 write, 3 both
+     * @param msg the message as the backend sent it: a MISS (or another type), the IO virtual
+     *     address it could not translate, the {@link io.jvhost.protocol.Access} it needs (perm and
+     *     type may be any byte: see {@link VhostIotlbMsg#isValid()})
      * @param receivedNanos {@link System#nanoTime()} when the message was read
      * @return the value of the reply if the backend asked for one: 0 success, non-zero failure
      */
-    long onIotlbMessage(int type, long iova, int perm, long receivedNanos);
+    long onIotlbMessage(VhostIotlbMsg msg, long receivedNanos);
 }

@@ -1,5 +1,6 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.MemoryRegion;
 import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -133,9 +134,9 @@ public final class GuestMemory implements AutoCloseable {
         }
         long total = (size + PAGE_SIZE - 1) / PAGE_SIZE * PAGE_SIZE;
         int count = (int) ((total + regionSize - 1) / regionSize);
-        if (count > VhostUserProtocol.MAX_MEMORY_REGIONS) {
+        if (count > MemoryRegion.MAX_REGIONS) {
             throw new IllegalArgumentException(count + " regions of " + regionSize + " bytes needed for " + size
-                    + " bytes; vhost-user allows at most " + VhostUserProtocol.MAX_MEMORY_REGIONS);
+                    + " bytes; vhost-user allows at most " + MemoryRegion.MAX_REGIONS);
         }
         List<Region> regions = new ArrayList<>();
         try {

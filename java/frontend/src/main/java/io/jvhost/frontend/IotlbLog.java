@@ -1,5 +1,6 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.Access;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -55,7 +56,8 @@ public final class IotlbLog {
      * @param iova first IO virtual address
      * @param size bytes (0 for a MISS)
      * @param uaddr frontend userspace address (UPDATE), else 0
-     * @param perm access bits: asked for (MISS) or granted (UPDATE); 0 for INVALIDATE
+     * @param perm the {@link Access} wire value: asked for (MISS, as the backend sent it) or granted
+     *        (UPDATE); 0 for INVALIDATE
      * @param cause why an UPDATE was sent
      * @param outcome how a MISS was answered
      * @param ack the backend's REPLY_ACK value for UPDATE and INVALIDATE (0 accepted)
@@ -72,7 +74,7 @@ public final class IotlbLog {
                 sb.append(" size=0x").append(Long.toHexString(size));
             }
             if (type != Type.INVALIDATE) {
-                sb.append(" perm=").append(VirtualIommu.Permission.name(perm));
+                sb.append(" perm=").append(Access.nameOf(perm));
             }
             if (type == Type.MISS) {
                 sb.append(' ').append(outcome);

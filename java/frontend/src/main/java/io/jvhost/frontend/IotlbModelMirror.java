@@ -2,11 +2,9 @@ package io.jvhost.frontend;
 
 import io.jvhost.iotlb.IotlbDevice;
 import io.jvhost.iotlb.RteRandom;
-import io.jvhost.iotlb.VhostIotlbMsg;
-import io.jvhost.vhost.MemoryRegion;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.vhost.VhostDevice;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The bit-exact Java model of DPDK's IOTLB ({@link IotlbDevice}) kept in step with a live jvhost
@@ -34,12 +32,7 @@ public final class IotlbModelMirror {
      */
     public static IotlbModelMirror of(VhostDevice device, VirtualIommu iommu) {
         IotlbDevice model = IotlbDevice.exact(device.vringCount(), new RteRandom(1), 0);
-        List<IotlbDevice.MemoryRegion> table = new ArrayList<>();
-        for (MemoryRegion r : device.memoryRegions()) {
-            table.add(new IotlbDevice.MemoryRegion(r.guestPhysicalAddress(), r.frontendAddress(), r.size(),
-                    r.backendAddress()));
-        }
-        model.setMemTable(table);
+        model.setMemTable(device.memoryRegions());
         return new IotlbModelMirror(model, iommu, iommu.log().nextSeq());
     }
 
@@ -62,7 +55,7 @@ public final class IotlbModelMirror {
         boolean allApplied = true;
         for (IotlbLog.Event e : iommu.log().since(fed)) {
             if (e.type() == IotlbLog.Type.UPDATE) {
-                allApplied &= model.iotlbMsg(VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), e.perm()));
+                allApplied &= model.iotlbMsg(VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), Access.ofWire(e.perm())));
             } else if (e.type() == IotlbLog.Type.INVALIDATE) {
                 // QEMU's INVALIDATEs carry garbage in uaddr and perm: only iova and size count
                 model.iotlbMsg(VhostIotlbMsg.invalidate(e.iova(), e.size()));

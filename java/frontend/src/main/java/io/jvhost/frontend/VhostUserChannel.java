@@ -1,5 +1,7 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.MessageHeader;
 import java.io.EOFException;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -22,11 +24,11 @@ final class VhostUserChannel implements AutoCloseable {
     /** A received message. */
     record Message(int request, int flags, byte[] payload) {
         boolean isReply() {
-            return (flags & VhostUserProtocol.FLAG_REPLY) != 0;
+            return (flags & MessageHeader.REPLY) != 0;
         }
 
         boolean needsReply() {
-            return (flags & VhostUserProtocol.FLAG_NEED_REPLY) != 0;
+            return (flags & MessageHeader.NEED_REPLY) != 0;
         }
 
         ByteBuffer le() {
@@ -35,7 +37,7 @@ final class VhostUserChannel implements AutoCloseable {
 
         long u64() throws VhostUserException {
             if (payload.length < 8) {
-                throw new VhostUserException("reply to " + VhostUserProtocol.requestName(request)
+                throw new VhostUserException("reply to " + FrontendRequest.nameOf(request)
                         + " carries " + payload.length + " payload bytes, expected a u64");
             }
             return le().getLong(0);
@@ -60,11 +62,11 @@ final class VhostUserChannel implements AutoCloseable {
         return name;
     }
 
-    /** Sends one message; {@code fds} travel with it (may be empty). */
+    /** Sends one message (the version is added to {@code flags}); {@code fds} travel with it (may be empty). */
     void send(int request, int flags, byte[] payload, FileDescriptor... fds) throws VhostUserException {
-        byte[] frame = new byte[VhostUserProtocol.HEADER_SIZE + payload.length];
-        ByteBuffer b = ByteBuffer.wrap(frame).order(ByteOrder.LITTLE_ENDIAN);
-        b.putInt(request).putInt(flags | VhostUserProtocol.VERSION).putInt(payload.length).put(payload);
+        byte[] frame = new byte[MessageHeader.BYTES + payload.length];
+        new MessageHeader(request, flags | MessageHeader.VERSION, payload.length).encode(ByteBuffer.wrap(frame))
+                .put(payload);
         synchronized (writeLock) {
             try {
                 if (fds.length > 0) {
@@ -73,7 +75,7 @@ final class VhostUserChannel implements AutoCloseable {
                 out.write(frame);
                 out.flush();
             } catch (IOException e) {
-                throw new VhostUserException(name + ": cannot send " + VhostUserProtocol.requestName(request)
+                throw new VhostUserException(name + ": cannot send " + FrontendRequest.nameOf(request)
                         + (closed ? " (channel closed)" : "") + ": " + e.getMessage(), e);
             }
         }
@@ -99,28 +101,25 @@ final class VhostUserChannel implements AutoCloseable {
     Message receive(long timeoutNanos, boolean idleReturnsNull, String awaited, long restNanos)
             throws VhostUserException {
         long deadline = System.nanoTime() + timeoutNanos;
-        byte[] header = new byte[VhostUserProtocol.HEADER_SIZE];
+        byte[] header = new byte[MessageHeader.BYTES];
         int got = readFully(header, deadline, idleReturnsNull, awaited, restNanos);
         if (got < 0) {
             return null;
         }
         deadline = Math.max(deadline, System.nanoTime() + restNanos);
-        ByteBuffer h = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
-        int request = h.getInt();
-        int flags = h.getInt();
-        int size = h.getInt();
-        if ((flags & 0x3) != VhostUserProtocol.VERSION) {
-            throw new VhostUserException(name + ": message " + request + " has protocol version "
-                    + (flags & 0x3) + " (flags 0x" + Integer.toHexString(flags) + "), expected 1");
+        MessageHeader h = MessageHeader.decode(header, 0);
+        if (h.version() != MessageHeader.VERSION) {
+            throw new VhostUserException(name + ": message " + h.request() + " has protocol version "
+                    + h.version() + " (flags 0x" + Integer.toHexString(h.flags()) + "), expected 1");
         }
-        if (size < 0 || size > VhostUserProtocol.MAX_PAYLOAD) {
-            throw new VhostUserException(name + ": message " + request + " announces a payload of "
-                    + Integer.toUnsignedString(size) + " bytes (at most " + VhostUserProtocol.MAX_PAYLOAD + ")");
+        if (h.payloadSize() > MessageHeader.MAX_PAYLOAD) {
+            throw new VhostUserException(name + ": message " + h.request() + " announces a payload of "
+                    + h.payloadSize() + " bytes (at most " + MessageHeader.MAX_PAYLOAD + ")");
         }
-        byte[] payload = new byte[size];
+        byte[] payload = new byte[h.size()];
         readFully(payload, deadline, false, awaited, restNanos);
         closeReceivedFds();
-        return new Message(request, flags, payload);
+        return new Message(h.request(), h.flags(), payload);
     }
 
     /** Returns -1 if idle (nothing read) and idleReturnsNull, else the length. */

@@ -1,5 +1,11 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.BackendRequest;
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.MemoryRegion;
+import io.jvhost.protocol.MessageHeader;
+import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.protocol.VhostIotlbMsg;
 import java.io.FileDescriptor;
 import java.io.IOException;
 import java.lang.System.Logger;
@@ -140,7 +146,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public long getFeatures() throws VhostUserException {
-        return request(VhostUserProtocol.GET_FEATURES, new byte[0], true).u64();
+        return request(FrontendRequest.GET_FEATURES, new byte[0], true).u64();
     }
 
     /**
@@ -150,7 +156,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setFeatures(long features) throws VhostUserException {
-        request(VhostUserProtocol.SET_FEATURES, u64(features), false);
+        request(FrontendRequest.SET_FEATURES, u64(features), false);
     }
 
     /**
@@ -158,7 +164,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public long getProtocolFeatures() throws VhostUserException {
-        return request(VhostUserProtocol.GET_PROTOCOL_FEATURES, new byte[0], true).u64();
+        return request(FrontendRequest.GET_PROTOCOL_FEATURES, new byte[0], true).u64();
     }
 
     /**
@@ -169,9 +175,9 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setProtocolFeatures(long features) throws VhostUserException {
-        request(VhostUserProtocol.SET_PROTOCOL_FEATURES, u64(features), false);
+        request(FrontendRequest.SET_PROTOCOL_FEATURES, u64(features), false);
         protocolFeatures = features;
-        replyAck = VhostUserProtocol.has(features, VhostUserProtocol.PROTOCOL_F_REPLY_ACK);
+        replyAck = ProtocolFeature.REPLY_ACK.isIn(features);
     }
 
     /**
@@ -179,7 +185,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public long getQueueNum() throws VhostUserException {
-        return request(VhostUserProtocol.GET_QUEUE_NUM, new byte[0], true).u64();
+        return request(FrontendRequest.GET_QUEUE_NUM, new byte[0], true).u64();
     }
 
     /**
@@ -188,7 +194,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setOwner() throws VhostUserException {
-        request(VhostUserProtocol.SET_OWNER, new byte[0], false);
+        request(FrontendRequest.SET_OWNER, new byte[0], false);
     }
 
     /**
@@ -199,7 +205,7 @@ public final class VhostUserConnection implements AutoCloseable {
      */
     public void setMemTable(GuestMemory memory) throws VhostUserException {
         var regions = memory.regions();
-        ByteBuffer b = le(8 + 32 * regions.size());
+        ByteBuffer b = le(8 + MemoryRegion.WIRE_BYTES * regions.size());
         b.putInt(regions.size()).putInt(0);
         FileDescriptor[] fds = new FileDescriptor[regions.size()];
         for (int i = 0; i < regions.size(); i++) {
@@ -211,7 +217,7 @@ public final class VhostUserConnection implements AutoCloseable {
                 throw new VhostUserException("guest memory region " + i + " has no file descriptor", e);
             }
         }
-        request(VhostUserProtocol.SET_MEM_TABLE, b.array(), false, fds);
+        request(FrontendRequest.SET_MEM_TABLE, b.array(), false, fds);
     }
 
     /**
@@ -222,7 +228,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setVringNum(int index, int num) throws VhostUserException {
-        request(VhostUserProtocol.SET_VRING_NUM, state(index, num), false);
+        request(FrontendRequest.SET_VRING_NUM, state(index, num), false);
     }
 
     /**
@@ -233,7 +239,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setVringBase(int index, int base) throws VhostUserException {
-        request(VhostUserProtocol.SET_VRING_BASE, state(index, base), false);
+        request(FrontendRequest.SET_VRING_BASE, state(index, base), false);
     }
 
     /**
@@ -249,35 +255,35 @@ public final class VhostUserConnection implements AutoCloseable {
     public void setVringAddr(int index, long desc, long used, long avail) throws VhostUserException {
         ByteBuffer b = le(40);
         b.putInt(index).putInt(0).putLong(desc).putLong(used).putLong(avail).putLong(0);
-        request(VhostUserProtocol.SET_VRING_ADDR, b.array(), false);
+        request(FrontendRequest.SET_VRING_ADDR, b.array(), false);
     }
 
     /**
      * VHOST_USER_SET_VRING_KICK.
      *
      * @param index vring index
-     * @param fd an eventfd-like descriptor, or null for {@link VhostUserProtocol#VRING_NOFD_MASK}
+     * @param fd an eventfd-like descriptor, or null for {@link FrontendRequest#VRING_NOFD_MASK}
      *        (the backend polls)
      * @throws VhostUserException on protocol or I/O error
      */
     public void setVringKick(int index, FileDescriptor fd) throws VhostUserException {
-        vringFile(VhostUserProtocol.SET_VRING_KICK, index, fd);
+        vringFile(FrontendRequest.SET_VRING_KICK, index, fd);
     }
 
     /**
      * VHOST_USER_SET_VRING_CALL.
      *
      * @param index vring index
-     * @param fd an eventfd-like descriptor, or null for {@link VhostUserProtocol#VRING_NOFD_MASK}
+     * @param fd an eventfd-like descriptor, or null for {@link FrontendRequest#VRING_NOFD_MASK}
      *        (the frontend polls)
      * @throws VhostUserException on protocol or I/O error
      */
     public void setVringCall(int index, FileDescriptor fd) throws VhostUserException {
-        vringFile(VhostUserProtocol.SET_VRING_CALL, index, fd);
+        vringFile(FrontendRequest.SET_VRING_CALL, index, fd);
     }
 
-    private void vringFile(int req, int index, FileDescriptor fd) throws VhostUserException {
-        long v = (index & VhostUserProtocol.VRING_IDX_MASK) | (fd == null ? VhostUserProtocol.VRING_NOFD_MASK : 0);
+    private void vringFile(FrontendRequest req, int index, FileDescriptor fd) throws VhostUserException {
+        long v = (index & FrontendRequest.VRING_IDX_MASK) | (fd == null ? FrontendRequest.VRING_NOFD_MASK : 0);
         if (fd == null) {
             request(req, u64(v), false);
         } else {
@@ -293,7 +299,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setVringEnable(int index, boolean enable) throws VhostUserException {
-        request(VhostUserProtocol.SET_VRING_ENABLE, state(index, enable ? 1 : 0), false);
+        request(FrontendRequest.SET_VRING_ENABLE, state(index, enable ? 1 : 0), false);
     }
 
     /**
@@ -304,7 +310,7 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public int getVringBase(int index) throws VhostUserException {
-        VhostUserChannel.Message m = request(VhostUserProtocol.GET_VRING_BASE, state(index, 0), true);
+        VhostUserChannel.Message m = request(FrontendRequest.GET_VRING_BASE, state(index, 0), true);
         if (m.payload().length < 8) {
             throw new VhostUserException("GET_VRING_BASE reply has " + m.payload().length + " bytes, expected 8");
         }
@@ -314,17 +320,13 @@ public final class VhostUserConnection implements AutoCloseable {
     /**
      * Sends VHOST_USER_IOTLB_MSG (asking for REPLY_ACK when negotiated).
      *
-     * @param type {@link VhostUserProtocol#IOTLB_UPDATE} or {@link VhostUserProtocol#IOTLB_INVALIDATE}
-     * @param iova first IO virtual address
-     * @param size bytes
-     * @param uaddr frontend userspace address (updates)
-     * @param perm 1 RO, 2 WO, 3 RW (updates)
+     * @param msg an UPDATE or INVALIDATE ({@link VhostIotlbMsg#update}, {@link VhostIotlbMsg#invalidate})
      * @return the ack: 0 when accepted (or when no REPLY_ACK was negotiated), else the backend's
      *         non-zero failure value
      * @throws VhostUserException on I/O error
      */
-    public long sendIotlb(int type, long iova, long size, long uaddr, int perm) throws VhostUserException {
-        return sendIotlb(type, iova, size, uaddr, perm, true);
+    public long sendIotlb(VhostIotlbMsg msg) throws VhostUserException {
+        return sendIotlb(msg, true);
     }
 
     /**
@@ -334,20 +336,13 @@ public final class VhostUserConnection implements AutoCloseable {
      * refuses: DPDK 22.11 acks a refused message with 1 when {@code NEED_REPLY} is set, and
      * closes the connection (destroying the device) when it is not.
      *
-     * @param type IOTLB message type (any byte)
-     * @param iova first IO virtual address
-     * @param size bytes
-     * @param uaddr frontend userspace address
-     * @param perm access bits (any byte)
+     * @param msg the message; its type and perm may be any byte ({@link VhostIotlbMsg}'s constructor)
      * @param askReply whether to set {@code NEED_REPLY} (only when REPLY_ACK was negotiated)
      * @return the ack when one was asked for (0: accepted), else 0
      * @throws VhostUserException on I/O error
      */
-    public long sendIotlb(int type, long iova, long size, long uaddr, int perm, boolean askReply)
-            throws VhostUserException {
-        ByteBuffer b = le(VhostUserProtocol.IOTLB_MSG_SIZE);
-        b.putLong(iova).putLong(size).putLong(uaddr).put((byte) perm).put((byte) type);
-        VhostUserChannel.Message m = request(VhostUserProtocol.IOTLB_MSG, b.array(), false, false, askReply);
+    public long sendIotlb(VhostIotlbMsg msg, boolean askReply) throws VhostUserException {
+        VhostUserChannel.Message m = request(FrontendRequest.IOTLB_MSG, msg.toBytes(), false, false, askReply);
         return m == null ? 0 : m.u64();
     }
 
@@ -372,7 +367,7 @@ public final class VhostUserConnection implements AutoCloseable {
             ours = pair[0];
             theirs = pair[1];
             backend = new VhostUserChannel(ours, name + "/backend-req");
-            request(VhostUserProtocol.SET_SLAVE_REQ_FD, new byte[0], false, theirs.getFileDescriptor());
+            request(FrontendRequest.SET_BACKEND_REQ_FD, new byte[0], false, theirs.getFileDescriptor());
         } catch (IOException e) {
             closeQuietly(ours);
             closeQuietly(theirs);
@@ -405,20 +400,17 @@ public final class VhostUserConnection implements AutoCloseable {
                 }
                 long now = System.nanoTime();
                 long reply;
-                if (m.request() == VhostUserProtocol.SLAVE_IOTLB_MSG && m.payload().length >= 26) {
-                    ByteBuffer p = m.le();
-                    long iova = p.getLong(0);
-                    int perm = p.get(24) & 0xff;
-                    int type = p.get(25) & 0xff;
+                if (m.request() == BackendRequest.IOTLB_MSG.code() && m.payload().length >= VhostIotlbMsg.FIELD_BYTES) {
+                    VhostIotlbMsg msg = VhostIotlbMsg.decode(m.payload(), 0);
                     BackendRequestHandler h = handler;
-                    reply = h == null ? 1 : h.onIotlbMessage(type, iova, perm, now);
+                    reply = h == null ? 1 : h.onIotlbMessage(msg, now);
                 } else {
                     LOG.log(Level.WARNING, "{0}: unsupported backend request {1} ({2} bytes)", name, m.request(),
                             m.payload().length);
                     reply = 1;
                 }
                 if (m.needsReply()) {
-                    ch.send(m.request(), VhostUserProtocol.FLAG_REPLY, u64(reply));
+                    ch.send(m.request(), MessageHeader.REPLY, u64(reply));
                 }
             } catch (VhostUserException e) {
                 if (!closed) {
@@ -434,32 +426,32 @@ public final class VhostUserConnection implements AutoCloseable {
         }
     }
 
-    private VhostUserChannel.Message request(int req, byte[] payload, boolean hasReply, FileDescriptor... fds)
+    private VhostUserChannel.Message request(FrontendRequest req, byte[] payload, boolean hasReply, FileDescriptor... fds)
             throws VhostUserException {
         return request(req, payload, hasReply, true, fds);
     }
 
-    private VhostUserChannel.Message request(int req, byte[] payload, boolean hasReply, boolean failOnNack,
+    private VhostUserChannel.Message request(FrontendRequest req, byte[] payload, boolean hasReply, boolean failOnNack,
             FileDescriptor... fds) throws VhostUserException {
         return request(req, payload, hasReply, failOnNack, true, fds);
     }
 
-    private VhostUserChannel.Message request(int req, byte[] payload, boolean hasReply, boolean failOnNack,
+    private VhostUserChannel.Message request(FrontendRequest req, byte[] payload, boolean hasReply, boolean failOnNack,
             boolean askAck, FileDescriptor... fds) throws VhostUserException {
-        String what = VhostUserProtocol.requestName(req);
+        String what = req.name();
         lock.lock();
         try {
             if (closed) {
                 throw new VhostUserException(name + ": connection closed, cannot send " + what);
             }
             boolean ack = !hasReply && replyAck && askAck;
-            main.send(req, ack ? VhostUserProtocol.FLAG_NEED_REPLY : 0, payload, fds);
+            main.send(req.code(), ack ? MessageHeader.NEED_REPLY : 0, payload, fds);
             if (!hasReply && !ack) {
                 return null;
             }
             VhostUserChannel.Message m = main.receive(timeoutNanos, false, "the reply to " + what);
-            if (m.request() != req || !m.isReply()) {
-                throw new VhostUserException(name + ": sent " + what + ", got " + VhostUserProtocol.requestName(m.request())
+            if (m.request() != req.code() || !m.isReply()) {
+                throw new VhostUserException(name + ": sent " + what + ", got " + FrontendRequest.nameOf(m.request())
                         + " with flags 0x" + Integer.toHexString(m.flags()) + " instead of its reply");
             }
             if (ack && failOnNack) {

@@ -1,5 +1,8 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.ProtocolFeature;
+import io.jvhost.protocol.VirtioFeature;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
@@ -333,9 +336,9 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     private void mapRings(SplitVirtqueue vq) {
         if (iommu != null) {
-            iommu.map(dev(vq.descGpa), vq.descGpa, roundPage(vq.descBytes()), VirtualIommu.Permission.RW);
-            iommu.map(dev(vq.availGpa), vq.availGpa, roundPage(vq.availBytes()), VirtualIommu.Permission.RW);
-            iommu.map(dev(vq.usedGpa), vq.usedGpa, roundPage(vq.usedBytes()), VirtualIommu.Permission.RW);
+            iommu.map(dev(vq.descGpa), vq.descGpa, roundPage(vq.descBytes()), Access.RW);
+            iommu.map(dev(vq.availGpa), vq.availGpa, roundPage(vq.availBytes()), Access.RW);
+            iommu.map(dev(vq.usedGpa), vq.usedGpa, roundPage(vq.usedBytes()), Access.RW);
         }
     }
 
@@ -352,7 +355,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
             long gpa = memory.allocate(txSlotSize, GuestMemory.PAGE_SIZE);
             t.slotGpa[i] = gpa;
             if (iommu != null) {
-                iommu.map(dev(gpa), gpa, txSlotSize, VirtualIommu.Permission.RO);
+                iommu.map(dev(gpa), gpa, txSlotSize, Access.RO);
             }
             t.vq.setDesc(i, dev(gpa), 0, 0, 0);
             t.free[t.freeTop++] = n - 1 - i;
@@ -380,7 +383,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
             for (int i = 0; i < n; i += perBlock) {
                 long gpa = memory.allocate(block, GuestMemory.PAGE_SIZE);
                 if (iommu != null) {
-                    iommu.map(dev(gpa), gpa, block, VirtualIommu.Permission.RW);
+                    iommu.map(dev(gpa), gpa, block, Access.RW);
                 }
                 for (int k = 0; k < perBlock && i + k < n; k++) {
                     r.descGpa[i + k] = gpa + (long) k * size;
@@ -402,7 +405,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
             for (int h = 0; h < r.heads; h++) {
                 long gpa = memory.allocate((long) r.chainLen * page, page);
                 if (iommu != null) {
-                    iommu.map(dev(gpa), gpa, (long) r.chainLen * page, VirtualIommu.Permission.RW);
+                    iommu.map(dev(gpa), gpa, (long) r.chainLen * page, Access.RW);
                 }
                 for (int k = 0; k < r.chainLen; k++) {
                     int id = h * r.chainLen + k;
@@ -431,15 +434,15 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     private long[] negotiate(VhostUserConnection c) throws VhostUserException {
         long offered = c.getFeatures();
-        long want = bit(VhostUserProtocol.VIRTIO_F_VERSION_1);
+        long want = VirtioFeature.VERSION_1.mask();
         if (cfg.mergeable) {
-            want |= bit(VhostUserProtocol.VIRTIO_NET_F_MRG_RXBUF);
+            want |= VirtioFeature.NET_MRG_RXBUF.mask();
         }
         if (cfg.iommu.enabled()) {
-            want |= bit(VhostUserProtocol.VIRTIO_F_IOMMU_PLATFORM);
+            want |= VirtioFeature.IOMMU_PLATFORM.mask();
         }
         if (cfg.queuePairs > 1) {
-            want |= bit(VhostUserProtocol.VIRTIO_NET_F_MQ);
+            want |= VirtioFeature.NET_MQ.mask();
         }
         long missing = want & ~offered;
         if (missing != 0) {
@@ -448,22 +451,22 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
         long acked = want;
         long pf = 0;
-        if (VhostUserProtocol.has(offered, VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES)) {
-            acked |= bit(VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES);
+        if (VirtioFeature.PROTOCOL_FEATURES.isIn(offered)) {
+            acked |= VirtioFeature.PROTOCOL_FEATURES.mask();
             long offeredPf = c.getProtocolFeatures();
-            long wantPf = bit(VhostUserProtocol.PROTOCOL_F_REPLY_ACK);
+            long wantPf = ProtocolFeature.REPLY_ACK.mask();
             if (cfg.queuePairs > 1) {
-                wantPf |= bit(VhostUserProtocol.PROTOCOL_F_MQ);
+                wantPf |= ProtocolFeature.MQ.mask();
             }
             if (cfg.iommu.enabled()) {
-                wantPf |= bit(VhostUserProtocol.PROTOCOL_F_SLAVE_REQ);
+                wantPf |= ProtocolFeature.BACKEND_REQ.mask();
             }
             pf = offeredPf & wantPf;
             // QEMU enables the IOMMU path only with REPLY_ACK and the backend-request channel
             long needPf = cfg.iommu.enabled()
-                    ? bit(VhostUserProtocol.PROTOCOL_F_REPLY_ACK) | bit(VhostUserProtocol.PROTOCOL_F_SLAVE_REQ) : 0;
+                    ? ProtocolFeature.REPLY_ACK.mask() | ProtocolFeature.BACKEND_REQ.mask() : 0;
             if (cfg.queuePairs > 1) {
-                needPf |= bit(VhostUserProtocol.PROTOCOL_F_MQ);
+                needPf |= ProtocolFeature.MQ.mask();
             }
             if ((needPf & ~offeredPf) != 0) {
                 throw new VhostUserException("backend does not offer protocol features " + bits(needPf & ~offeredPf)
@@ -521,15 +524,11 @@ public final class VirtioNetFrontend implements AutoCloseable {
         } else if (cfg.iommu == IommuMode.EAGER) {
             iommu.updateAll();
         }
-        if (VhostUserProtocol.has(features, VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES)) {
+        if (VirtioFeature.PROTOCOL_FEATURES.isIn(features)) {
             for (SplitVirtqueue vq : all) {
                 conn.setVringEnable(vq.index, true);
             }
         }
-    }
-
-    private static long bit(int b) {
-        return 1L << b;
     }
 
     private static String bits(long mask) {
@@ -937,7 +936,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
             if (!conn.isClosed() && conn.backendChannelFailure() == null) {
                 for (int q = 0; q < cfg.queuePairs; q++) {
                     for (int i : new int[] {2 * q, 2 * q + 1}) {
-                        if (VhostUserProtocol.has(features, VhostUserProtocol.VHOST_USER_F_PROTOCOL_FEATURES)) {
+                        if (VirtioFeature.PROTOCOL_FEATURES.isIn(features)) {
                             conn.setVringEnable(i, false);
                         }
                         conn.getVringBase(i);

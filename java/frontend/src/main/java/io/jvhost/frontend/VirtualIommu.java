@@ -1,10 +1,14 @@
 package io.jvhost.frontend;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.IotlbType;
+import io.jvhost.protocol.VhostIotlbMsg;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 
@@ -30,49 +34,15 @@ import java.util.TreeMap;
 public final class VirtualIommu implements BackendRequestHandler {
     private static final Logger LOG = System.getLogger(VirtualIommu.class.getName());
 
-    /** Access rights of a mapping, with vhost's bit values (1 read, 2 write). */
-    public enum Permission {
-        /** Device may read. */
-        RO(1),
-        /** Device may write. */
-        WO(2),
-        /** Device may read and write. */
-        RW(3);
-
-        private final int bits;
-
-        Permission(int bits) {
-            this.bits = bits;
-        }
-
-        /** @return vhost's VHOST_ACCESS_* bits */
-        public int bits() {
-            return bits;
-        }
-
-        /**
-         * @param bits access bits
-         * @return "RO", "WO", "RW" or "NONE"
-         */
-        public static String name(int bits) {
-            switch (bits) {
-            case 1: return "RO";
-            case 2: return "WO";
-            case 3: return "RW";
-            default: return bits == 0 ? "NONE" : "0x" + Integer.toHexString(bits);
-            }
-        }
-    }
-
     /**
      * One mapping: IOVA range to guest physical range.
      *
      * @param iova first IO virtual address
      * @param gpa first guest physical address
      * @param size bytes
-     * @param perm access rights
+     * @param perm access rights (RO, WO or RW)
      */
-    public record Mapping(long iova, long gpa, long size, Permission perm) {
+    public record Mapping(long iova, long gpa, long size, Access perm) {
         /** @return one past the last IOVA */
         public long end() {
             return iova + size;
@@ -119,10 +89,12 @@ public final class VirtualIommu implements BackendRequestHandler {
      * @param iova page-aligned IOVA
      * @param gpa page-aligned guest physical address inside guest memory
      * @param size whole pages
-     * @param perm access rights
-     * @throws IllegalArgumentException if unaligned, outside memory or overlapping a mapping
+     * @param perm access rights: RO, WO or RW
+     * @throws IllegalArgumentException if unaligned, outside memory or overlapping a mapping, or
+     *     {@code perm} is {@link Access#NONE}
      */
-    public synchronized void map(long iova, long gpa, long size, Permission perm) {
+    public synchronized void map(long iova, long gpa, long size, Access perm) {
+        Access.requireSome(perm);
         long page = GuestMemory.PAGE_SIZE;
         if (size <= 0 || iova % page != 0 || gpa % page != 0 || size % page != 0) {
             throw new IllegalArgumentException(String.format(
@@ -198,7 +170,7 @@ public final class VirtualIommu implements BackendRequestHandler {
         if (c == null) {
             return;
         }
-        long ack = c.sendIotlb(VhostUserProtocol.IOTLB_INVALIDATE, iova, size, 0, 0);
+        long ack = c.sendIotlb(VhostIotlbMsg.invalidate(iova, size));
         log.add(System.nanoTime(), IotlbLog.Type.INVALIDATE, iova, size, 0, 0, IotlbLog.Cause.NONE,
                 IotlbLog.MissOutcome.NONE, ack, 0);
         if (ack != 0) {
@@ -283,12 +255,13 @@ public final class VirtualIommu implements BackendRequestHandler {
      * Translates like the IOMMU would for a device access.
      *
      * @param iova IO virtual address
-     * @param access access bits wanted (1 read, 2 write)
+     * @param access the access wanted
      * @return the guest physical address, or -1 if unmapped or not permitted
      */
-    public long translate(long iova, int access) {
+    public long translate(long iova, Access access) {
+        Objects.requireNonNull(access, "access");
         Optional<Mapping> m = mappingAt(iova);
-        if (m.isEmpty() || (m.get().perm().bits() & access) != access) {
+        if (m.isEmpty() || !m.get().perm().allows(access)) {
             return -1;
         }
         return m.get().gpa() + (iova - m.get().iova());
@@ -314,23 +287,26 @@ public final class VirtualIommu implements BackendRequestHandler {
     private long sendUpdate(VhostUserConnection c, Mapping m, long iova, long size, IotlbLog.Cause cause,
             long missNanos) throws VhostUserException {
         long uaddr = memory.userAddr(m.gpa() + (iova - m.iova()));
-        long ack = c.sendIotlb(VhostUserProtocol.IOTLB_UPDATE, iova, size, uaddr, m.perm().bits());
+        long ack = c.sendIotlb(VhostIotlbMsg.update(iova, size, uaddr, m.perm()));
         long now = System.nanoTime();
-        log.add(now, IotlbLog.Type.UPDATE, iova, size, uaddr, m.perm().bits(), cause, IotlbLog.MissOutcome.NONE, ack,
+        log.add(now, IotlbLog.Type.UPDATE, iova, size, uaddr, m.perm().wire(), cause, IotlbLog.MissOutcome.NONE, ack,
                 missNanos == 0 ? 0 : now - missNanos);
         return ack;
     }
 
     /** Answers the backend's MISS (called on the connection's backend-request thread). */
     @Override
-    public long onIotlbMessage(int type, long iova, int perm, long receivedNanos) {
-        if (type != VhostUserProtocol.IOTLB_MISS) {
-            LOG.log(Level.WARNING, "backend sent IOTLB message type {0} for iova 0x{1}", type, Long.toHexString(iova));
+    public long onIotlbMessage(VhostIotlbMsg msg, long receivedNanos) {
+        long iova = msg.iova();
+        int perm = msg.perm(); // as sent: any byte
+        if (msg.type() != IotlbType.MISS.wire()) {
+            LOG.log(Level.WARNING, "backend sent IOTLB message type {0} for iova 0x{1}", msg.type(),
+                    Long.toHexString(iova));
             return 1;
         }
         Optional<Mapping> m = mappingAt(iova);
         IotlbLog.MissOutcome outcome = m.isEmpty() ? IotlbLog.MissOutcome.NOT_MAPPED
-                : (m.get().perm().bits() & perm) != perm ? IotlbLog.MissOutcome.PERMISSION_DENIED
+                : (m.get().perm().wire() & perm) != perm ? IotlbLog.MissOutcome.PERMISSION_DENIED
                         : IotlbLog.MissOutcome.ANSWERED;
         log.add(receivedNanos, IotlbLog.Type.MISS, iova, 0, 0, perm, IotlbLog.Cause.NONE, outcome, 0, 0);
         if (outcome != IotlbLog.MissOutcome.ANSWERED) {

@@ -28,6 +28,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import io.jvhost.frontend.IotlbLog.Event;
 import io.jvhost.frontend.IotlbLog.MissOutcome;
 import io.jvhost.frontend.IotlbLog.Type;
+import io.jvhost.protocol.Access;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**
@@ -265,7 +266,7 @@ class IommuTest {
             long gpa = next.gpa() & -PAGE;
             // remap the page read-only (unmap sends the INVALIDATE), poison its bytes
             iommu.unmap(page, PAGE);
-            iommu.map(page, gpa, PAGE, VirtualIommu.Permission.RO);
+            iommu.map(page, gpa, PAGE, Access.RO);
             dev.memory().fill(gpa, (int) PAGE, (byte) 0x5a);
             long mark = iommu.log().nextSeq();
 
@@ -287,7 +288,7 @@ class IommuTest {
 
             // grant write access again and pre-send it: the stuck queue resumes
             iommu.unmap(page, PAGE);
-            iommu.map(page, gpa, PAGE, VirtualIommu.Permission.RW);
+            iommu.map(page, gpa, PAGE, Access.RW);
             iommu.update(page, PAGE);
             byte[] g = Traffic.frame(0, 1000, 100);
             assertThat(dev.send(0, g, 0, g.length), is(true));

@@ -11,8 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,6 +24,12 @@ import org.newsclub.net.unix.AFUNIXServerSocket;
 import org.newsclub.net.unix.AFUNIXSocket;
 import org.newsclub.net.unix.AFUNIXSocketAddress;
 
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.BackendRequest;
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.Message;
+import io.jvhost.protocol.MessageHeader;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**
@@ -56,9 +60,8 @@ class RobustnessTest {
     }
 
     private static byte[] readHeader(InputStream in) throws IOException {
-        byte[] h = in.readNBytes(VhostUserProtocol.HEADER_SIZE);
-        int size = ByteBuffer.wrap(h).order(ByteOrder.LITTLE_ENDIAN).getInt(8);
-        in.readNBytes(size);
+        byte[] h = in.readNBytes(MessageHeader.BYTES);
+        in.readNBytes(MessageHeader.decode(h, 0).size());
         return h;
     }
 
@@ -71,16 +74,15 @@ class RobustnessTest {
     void aMessageStartedAtTheEndOfAPollWindowIsReadWhole() throws Exception {
         AFUNIXSocket[] pair = SocketPairs.connected("test", 1_000_000_000L);
         try (VhostUserChannel ch = new VhostUserChannel(pair[0], "test")) {
-            ByteBuffer b = ByteBuffer.allocate(12 + 32).order(ByteOrder.LITTLE_ENDIAN);
-            b.putInt(VhostUserProtocol.SLAVE_IOTLB_MSG).putInt(VhostUserProtocol.VERSION).putInt(32);
-            b.putLong(0x1234000L).putLong(0).putLong(0).put((byte) 1).put((byte) VhostUserProtocol.IOTLB_MISS);
+            byte[] miss = Message.iotlb(BackendRequest.IOTLB_MSG, 0, VhostIotlbMsg.miss(0x1234000L, Access.RO))
+                    .toBytes();
             OutputStream out = pair[1].getOutputStream();
-            out.write(b.array(), 0, 12);
+            out.write(miss, 0, 12);
             out.flush();
             Thread writer = new Thread(() -> {
                 try {
                     Thread.sleep(300);
-                    out.write(b.array(), 12, 32);
+                    out.write(miss, 12, 32);
                     out.flush();
                 } catch (Exception e) {
                     // the assertion below fails then
@@ -90,7 +92,7 @@ class RobustnessTest {
             VhostUserChannel.Message m = ch.receive(TimeUnit.MILLISECONDS.toNanos(100), true, "a backend request",
                     TimeUnit.SECONDS.toNanos(5));
             writer.join();
-            assertThat(m.request(), is(VhostUserProtocol.SLAVE_IOTLB_MSG));
+            assertThat(m.request(), is(BackendRequest.IOTLB_MSG.code()));
             assertThat(m.le().getLong(0), is(0x1234000L));
             // and an idle window still returns nothing instead of failing
             assertThat(ch.receive(TimeUnit.MILLISECONDS.toNanos(50), true, "a backend request",
@@ -137,10 +139,7 @@ class RobustnessTest {
                 OutputStream out = s.getOutputStream();
                 readHeader(in);
                 // answer GET_FEATURES with a reply to SET_OWNER
-                ByteBuffer b = ByteBuffer.allocate(20).order(ByteOrder.LITTLE_ENDIAN);
-                b.putInt(VhostUserProtocol.SET_OWNER).putInt(VhostUserProtocol.VERSION | VhostUserProtocol.FLAG_REPLY)
-                        .putInt(8).putLong(0);
-                out.write(b.array());
+                out.write(Message.of(FrontendRequest.SET_OWNER, MessageHeader.REPLY, new byte[8]).toBytes());
                 in.read();
             } catch (IOException ignored) {
                 // closed by the frontend
@@ -159,10 +158,8 @@ class RobustnessTest {
         peer(sock, s -> {
             try {
                 readHeader(s.getInputStream());
-                ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-                b.putInt(VhostUserProtocol.GET_FEATURES).putInt(VhostUserProtocol.VERSION | VhostUserProtocol.FLAG_REPLY)
-                        .putInt(-1);
-                s.getOutputStream().write(b.array());
+                s.getOutputStream().write(new MessageHeader(FrontendRequest.GET_FEATURES.code(),
+                        MessageHeader.VERSION | MessageHeader.REPLY, -1).toBytes());
                 s.getInputStream().read();
             } catch (IOException ignored) {
                 // closed by the frontend

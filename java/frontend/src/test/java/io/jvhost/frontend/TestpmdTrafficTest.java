@@ -19,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import io.jvhost.protocol.VirtioFeature;
 import io.jvhost.testing.NetVhostTestpmd;
 
 /**
@@ -73,8 +74,8 @@ class TestpmdTrafficTest {
     void framesOf60To9000BytesComeBackByteExactOnEveryQueue(IommuMode iommu, boolean mergeable) throws Exception {
         try (VirtioNetFrontend dev = VirtioNetFrontend.builder(testpmd.socket()).queuePairs(QUEUES).iommu(iommu)
                 .mergeableRxBuffers(mergeable).open()) {
-            assertThat(VhostUserProtocol.has(dev.features(), VhostUserProtocol.VIRTIO_F_IOMMU_PLATFORM), is(iommu.enabled()));
-            assertThat(VhostUserProtocol.has(dev.features(), VhostUserProtocol.VIRTIO_NET_F_MRG_RXBUF), is(mergeable));
+            assertThat(VirtioFeature.IOMMU_PLATFORM.isIn(dev.features()), is(iommu.enabled()));
+            assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(dev.features()), is(mergeable));
             assertEchoed(dev, 3 * Traffic.SIZES.length);
             if (iommu.enabled()) {
                 List<IotlbLog.Event> log = dev.iommu().log().events();

@@ -32,7 +32,9 @@ import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
 import io.jvhost.serve.QueueCounters;
 import io.jvhost.testing.SharedEal;
-import io.jvhost.vhost.Access;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.VhostIotlbMsg;
+import io.jvhost.protocol.VirtioFeature;
 import io.jvhost.vhost.Translation;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
@@ -142,7 +144,7 @@ class JvhostBackendTest {
         try (VirtioNetFrontend dev = open(mode, mergeable)) {
             VhostDevice d = port.currentDevice();
             assertThat(d.iommu(), is(mode.enabled()));
-            assertThat(VhostUserProtocol.has(d.features(), VhostUserProtocol.VIRTIO_NET_F_MRG_RXBUF), is(mergeable));
+            assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(d.features()), is(mergeable));
             long[] rx0 = new long[2];
             long[] tx0 = new long[2];
             long[] drop0 = new long[2];
@@ -190,8 +192,8 @@ class JvhostBackendTest {
             VirtualIommu iommu = dev.iommu();
             long gpa = dev.memory().allocate(2 * PAGE, PAGE);
             long iova = 0x7700_0000_0000L;
-            iommu.map(iova, gpa, PAGE, VirtualIommu.Permission.RW);
-            iommu.map(iova + PAGE, gpa + PAGE, PAGE, VirtualIommu.Permission.RO);
+            iommu.map(iova, gpa, PAGE, Access.RW);
+            iommu.map(iova + PAGE, gpa + PAGE, PAGE, Access.RO);
             byte[] pattern = new byte[(int) (2 * PAGE)];
             for (int i = 0; i < pattern.length; i++) {
                 pattern[i] = (byte) (i * 7 + 3);
@@ -200,9 +202,9 @@ class JvhostBackendTest {
 
             // miss -> MISS -> UPDATE -> hit, bytes read back
             long mark = iommu.log().nextSeq();
-            assertThat(d.iovaToVva(0, iova + 100, 200, Access.READ).isMiss(), is(true));
+            assertThat(d.iovaToVva(0, iova + 100, 200, Access.RO).isMiss(), is(true));
             await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == iova && e.ack() == 0);
-            Translation t = d.iovaToVva(0, iova + 100, 200, Access.READ);
+            Translation t = d.iovaToVva(0, iova + 100, 200, Access.RO);
             assertThat(t.isMiss(), is(false));
             assertThat(t.length(), is(200L));
             byte[] back = new byte[200];
@@ -210,21 +212,21 @@ class JvhostBackendTest {
             assertThat(back, is(Arrays.copyOfRange(pattern, 100, 300)));
             // the UPDATE was inserted in every vring's cache: vring 3 hits without asking
             long mark2 = iommu.log().nextSeq();
-            assertThat(d.iovaToVva(3, iova + 8, 8, Access.READ_WRITE).isMiss(), is(false));
+            assertThat(d.iovaToVva(3, iova + 8, 8, Access.RW).isMiss(), is(false));
             assertThat(iommu.log().since(mark2), empty());
 
             // INVALIDATE: the next translation misses again and is answered again
             iommu.invalidate(iova, PAGE);
             long mark3 = iommu.log().nextSeq();
-            assertThat(d.iovaToVva(0, iova, 8, Access.READ).isMiss(), is(true));
+            assertThat(d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(true));
             await(iommu, mark3, e -> e.type() == Type.UPDATE && e.iova() == iova);
-            assertThat(d.iovaToVva(0, iova, 8, Access.READ).isMiss(), is(false));
+            assertThat(d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(false));
 
             // read-only page asked for writing: refused, and asked only once while pending
             long ro = iova + PAGE;
             long mark4 = iommu.log().nextSeq();
             for (int i = 0; i < 5; i++) {
-                assertThat(d.iovaToVva(0, ro, 8, Access.WRITE).isMiss(), is(true));
+                assertThat(d.iovaToVva(0, ro, 8, Access.WO).isMiss(), is(true));
             }
             Event denied = await(iommu, mark4, e -> e.type() == Type.MISS && e.iova() == ro);
             assertThat(denied.outcome(), is(MissOutcome.PERMISSION_DENIED));
@@ -233,16 +235,16 @@ class JvhostBackendTest {
             assertThat(iommu.log().since(mark4).stream().filter(e -> e.type() == Type.UPDATE).count(), is(0L));
             // reading it is allowed
             long mark5 = iommu.log().nextSeq();
-            assertThat(d.iovaToVva(0, ro, 8, Access.READ).isMiss(), is(true));
+            assertThat(d.iovaToVva(0, ro, 8, Access.RO).isMiss(), is(true));
             await(iommu, mark5, e -> e.type() == Type.UPDATE && e.iova() == ro && e.perm() == 1);
-            Translation tr = d.iovaToVva(0, ro, 8, Access.READ);
+            Translation tr = d.iovaToVva(0, ro, 8, Access.RO);
             assertThat(tr.isMiss(), is(false));
-            assertThat(d.iovaToVva(0, ro, 8, Access.WRITE).isMiss(), is(true));
+            assertThat(d.iovaToVva(0, ro, 8, Access.WO).isMiss(), is(true));
 
             // unmapped: refused
             long nowhere = iova + 16 * PAGE;
             long mark6 = iommu.log().nextSeq();
-            assertThat(d.iovaToVva(0, nowhere, 8, Access.READ).isMiss(), is(true));
+            assertThat(d.iovaToVva(0, nowhere, 8, Access.RO).isMiss(), is(true));
             Event nm = await(iommu, mark6, e -> e.type() == Type.MISS && e.iova() == nowhere);
             assertThat(nm.outcome(), is(MissOutcome.NOT_MAPPED));
 
@@ -280,9 +282,9 @@ class JvhostBackendTest {
             int pages = 12;
             long gpa = dev.memory().allocate(pages * PAGE, PAGE);
             long base = 0x7900_0000_0000L;
-            iommu.map(base, gpa, 4 * PAGE, VirtualIommu.Permission.RW);
-            iommu.map(base + 4 * PAGE, gpa + 4 * PAGE, 4 * PAGE, VirtualIommu.Permission.RO);
-            iommu.map(base + 10 * PAGE, gpa + 10 * PAGE, 2 * PAGE, VirtualIommu.Permission.RW);
+            iommu.map(base, gpa, 4 * PAGE, Access.RW);
+            iommu.map(base + 4 * PAGE, gpa + 4 * PAGE, 4 * PAGE, Access.RO);
+            iommu.map(base + 10 * PAGE, gpa + 10 * PAGE, 2 * PAGE, Access.RW);
             for (int v = 0; v < vrings; v++) {
                 d.resetStats(v);
             }
@@ -290,7 +292,7 @@ class JvhostBackendTest {
             long[] fed = {start};
             List<io.jvhost.iotlb.IotlbMiss> predictedMisses = new java.util.ArrayList<>();
             java.util.Random rnd = new java.util.Random(42);
-            Access[] accesses = {Access.READ, Access.WRITE, Access.READ_WRITE};
+            Access[] accesses = {Access.RO, Access.WO, Access.RW};
             int hits = 0;
             int missCount = 0;
             for (int op = 0; op < 300; op++) {
@@ -305,7 +307,7 @@ class JvhostBackendTest {
                     Access a = accesses[rnd.nextInt(3)];
                     Translation real = d.iovaToVva(v, iova, len, a);
                     long[] sz = {len};
-                    long vva = model.iovaToVva(v, iova, sz, a.perm());
+                    long vva = model.iovaToVva(v, iova, sz, a);
                     String what = String.format("op %d: vring %d iova 0x%x len %d %s", op, v, iova, len, a);
                     assertThat(what + " miss?", real.isMiss(), is(vva == 0));
                     if (vva != 0) {
@@ -321,7 +323,7 @@ class JvhostBackendTest {
                         // the frontend receives it and answers (or not): feed its answer to the model
                         Event got = await(iommu, fed[0], e -> e.type() == Type.MISS);
                         assertThat(what + ": MISS received", got.iova(), is(m.iova()));
-                        assertThat(what + ": MISS perm", got.perm(), is(m.perm()));
+                        assertThat(what + ": MISS perm", got.perm(), is(m.perm().wire()));
                         if (got.outcome() == MissOutcome.ANSWERED) {
                             await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS);
                         }
@@ -343,10 +345,10 @@ class JvhostBackendTest {
                     int p = rnd.nextInt(pages);
                     java.util.Optional<VirtualIommu.Mapping> mp = iommu.mappingAt(base + p * PAGE);
                     if (mp.isPresent()) {
-                        VirtualIommu.Permission now = mp.get().perm();
+                        Access now = mp.get().perm();
                         iommu.unmap(base + p * PAGE, PAGE);
                         iommu.map(base + p * PAGE, gpa + p * PAGE, PAGE,
-                                now == VirtualIommu.Permission.RW ? VirtualIommu.Permission.RO : VirtualIommu.Permission.RW);
+                                now == Access.RW ? Access.RO : Access.RW);
                         feed(model, iommu, fed);
                     }
                 }
@@ -371,10 +373,10 @@ class JvhostBackendTest {
         for (Event e : iommu.log().since(fed[0])) {
             if (e.type() == Type.UPDATE) {
                 assertThat(e.ack(), is(0L));
-                assertThat(model.iotlbMsg(io.jvhost.iotlb.VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), e.perm())),
+                assertThat(model.iotlbMsg(VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), Access.ofWire(e.perm()))),
                         is(true));
             } else if (e.type() == Type.INVALIDATE) {
-                model.iotlbMsg(io.jvhost.iotlb.VhostIotlbMsg.invalidate(e.iova(), e.size()));
+                model.iotlbMsg(VhostIotlbMsg.invalidate(e.iova(), e.size()));
             }
             fed[0] = e.seq() + 1;
         }
@@ -417,21 +419,21 @@ class JvhostBackendTest {
             VirtualIommu iommu = dev.iommu();
             long gpa = dev.memory().allocate(3 * PAGE, PAGE);
             long iova = 0x7800_0000_0000L;
-            iommu.map(iova, gpa, 3 * PAGE, VirtualIommu.Permission.RW);
+            iommu.map(iova, gpa, 3 * PAGE, Access.RW);
             for (int p = 0; p < 3; p++) {
                 long a = iova + p * PAGE;
                 long mark = iommu.log().nextSeq();
-                if (d.iovaToVva(0, a, 8, Access.READ).isMiss()) {
+                if (d.iovaToVva(0, a, 8, Access.RO).isMiss()) {
                     await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == a);
                 }
-                assertThat(d.iovaToVva(0, a, 8, Access.READ).isMiss(), is(false));
+                assertThat(d.iovaToVva(0, a, 8, Access.RO).isMiss(), is(false));
             }
             iommu.invalidate(iova, PAGE);
             long mark = iommu.log().nextSeq();
-            assertThat("page 2 survives", d.iovaToVva(0, iova + 2 * PAGE, 8, Access.READ).isMiss(), is(false));
-            assertThat("page 1 dropped too", d.iovaToVva(0, iova + PAGE, 8, Access.READ).isMiss(), is(true));
+            assertThat("page 2 survives", d.iovaToVva(0, iova + 2 * PAGE, 8, Access.RO).isMiss(), is(false));
+            assertThat("page 1 dropped too", d.iovaToVva(0, iova + PAGE, 8, Access.RO).isMiss(), is(true));
             await(iommu, mark, e -> e.type() == Type.MISS && e.iova() == iova + PAGE && e.outcome() == MissOutcome.ANSWERED);
-            assertThat("page 0 dropped", d.iovaToVva(0, iova, 8, Access.READ).isMiss(), is(true));
+            assertThat("page 0 dropped", d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(true));
         }
     }
 
@@ -476,7 +478,7 @@ class JvhostBackendTest {
             long page = next.deviceAddr() & -PAGE;
             long gpa = next.gpa() & -PAGE;
             iommu.unmap(page, PAGE);
-            iommu.map(page, gpa, PAGE, VirtualIommu.Permission.RO);
+            iommu.map(page, gpa, PAGE, Access.RO);
             dev.memory().fill(gpa, (int) PAGE, (byte) 0x5a);
             long mark = iommu.log().nextSeq();
             byte[] f = Traffic.frame(0, 4242, 300);
@@ -492,7 +494,7 @@ class JvhostBackendTest {
             echo(dev, 1, 10);
 
             iommu.unmap(page, PAGE);
-            iommu.map(page, gpa, PAGE, VirtualIommu.Permission.RW);
+            iommu.map(page, gpa, PAGE, Access.RW);
             iommu.update(page, PAGE);
             List<byte[]> got = Traffic.drain(dev, 0, Duration.ofMillis(500));
             assertThat(got, hasSize(1));

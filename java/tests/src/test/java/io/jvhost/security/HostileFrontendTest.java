@@ -6,9 +6,12 @@ import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.hasItem;
 
 import io.jvhost.ethdev.EthPort;
-import io.jvhost.frontend.VhostUserProtocol;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.IotlbType;
+import io.jvhost.protocol.MessageHeader;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
@@ -86,8 +89,8 @@ class HostileFrontendTest {
             if (hungUp) {
                 return;
             }
-            ByteBuffer b = ByteBuffer.allocate(12 + payload.length).order(ByteOrder.LITTLE_ENDIAN);
-            b.putInt(request).putInt(flags).putInt(size).put(payload);
+            ByteBuffer b = ByteBuffer.allocate(MessageHeader.BYTES + payload.length);
+            new MessageHeader(request, flags, size).encode(b).put(payload);
             if (fds.length > 0) {
                 socket.setOutboundFileDescriptors(fds);
             }
@@ -101,7 +104,7 @@ class HostileFrontendTest {
         }
 
         void send(int request, byte[] payload, FileDescriptor... fds) throws IOException {
-            send(request, VhostUserProtocol.VERSION, payload.length, payload, fds);
+            send(request, MessageHeader.VERSION, payload.length, payload, fds);
         }
 
         /** Reads a reply if one comes within the timeout; -1 when the backend closed, 0 for none. */
@@ -137,42 +140,41 @@ class HostileFrontendTest {
     }
 
     private static byte[] iotlb(long iova, long size, long uaddr, int perm, int type) {
-        return ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN).putLong(iova).putLong(size).putLong(uaddr)
-                .put((byte) perm).put((byte) type).array();
+        return new VhostIotlbMsg(iova, size, uaddr, perm, type).toBytes();
     }
 
     /** The usual opening: features with the IOMMU, owner, protocol features. */
     private static void handshake(Raw r) throws IOException {
-        r.send(VhostUserProtocol.GET_FEATURES, new byte[0]);
+        r.send(FrontendRequest.GET_FEATURES.code(), new byte[0]);
         if (r.readReply() > 0) {
             r.in.readNBytes(8);
         }
-        r.send(VhostUserProtocol.SET_FEATURES, u64((1L << 32) | (1L << 33) | (1L << 30)));
-        r.send(VhostUserProtocol.SET_OWNER, new byte[0]);
+        r.send(FrontendRequest.SET_FEATURES.code(), u64((1L << 32) | (1L << 33) | (1L << 30)));
+        r.send(FrontendRequest.SET_OWNER.code(), new byte[0]);
     }
 
     private static void attack(String name) throws Exception {
         try (Raw r = new Raw()) {
             switch (name) {
                 case "truncated-header" -> r.out.write(new byte[] {1, 0, 0, 0, 1, 0});
-                case "oversized-size" -> r.send(VhostUserProtocol.SET_FEATURES, VhostUserProtocol.VERSION, 0x7fff_ffff, u64(0));
+                case "oversized-size" -> r.send(FrontendRequest.SET_FEATURES.code(), MessageHeader.VERSION, 0x7fff_ffff, u64(0));
                 case "unknown-request" -> r.send(999, new byte[16]);
-                case "short-payload" -> r.send(VhostUserProtocol.SET_FEATURES, new byte[4]);
+                case "short-payload" -> r.send(FrontendRequest.SET_FEATURES.code(), new byte[4]);
                 case "fd-where-none-expected" -> {
                     try (RandomAccessFile f = new RandomAccessFile(dir.resolve("junk").toFile(), "rw")) {
-                        r.send(VhostUserProtocol.SET_OWNER, new byte[0], f.getFD());
+                        r.send(FrontendRequest.SET_OWNER.code(), new byte[0], f.getFD());
                     }
                 }
                 case "mem-table-without-fds" -> {
                     handshake(r);
-                    r.send(VhostUserProtocol.SET_MEM_TABLE, memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 8));
+                    r.send(FrontendRequest.SET_MEM_TABLE.code(), memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 8));
                 }
                 case "mem-table-huge-region" -> {
                     handshake(r);
                     Path f = dir.resolve("mem");
                     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
                         raf.setLength(1 << 20);
-                        r.send(VhostUserProtocol.SET_MEM_TABLE, memTable(0, 1L << 62, 0x7000_0000_0000L, 0, 1), raf.getFD());
+                        r.send(FrontendRequest.SET_MEM_TABLE.code(), memTable(0, 1L << 62, 0x7000_0000_0000L, 0, 1), raf.getFD());
                     }
                 }
                 case "mem-table-overlapping-regions" -> {
@@ -185,49 +187,49 @@ class HostileFrontendTest {
                         // two regions over the same guest-physical and frontend addresses
                         b.putLong(0).putLong(2 << 20).putLong(0x7000_0000_0000L).putLong(0);
                         b.putLong(1 << 20).putLong(1 << 20).putLong(0x7000_0010_0000L).putLong(0);
-                        r.send(VhostUserProtocol.SET_MEM_TABLE, b.array(), raf.getFD(), raf.getFD());
+                        r.send(FrontendRequest.SET_MEM_TABLE.code(), b.array(), raf.getFD(), raf.getFD());
                     }
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0x1000, 0, 0x7000_0000_1000L, 3, VhostUserProtocol.IOTLB_UPDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(-4096L, 8192, 0x7000_0000_0000L, 3, VhostUserProtocol.IOTLB_UPDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0x2000, 1 << 21, 0x7000_0000_0000L, 3, VhostUserProtocol.IOTLB_UPDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0, -1L, 0, 0, VhostUserProtocol.IOTLB_INVALIDATE));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0x1000, 0, 0x7000_0000_1000L, 3, IotlbType.UPDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(-4096L, 8192, 0x7000_0000_0000L, 3, IotlbType.UPDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0x2000, 1 << 21, 0x7000_0000_0000L, 3, IotlbType.UPDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0, -1L, 0, 0, IotlbType.INVALIDATE.wire()));
                 }
                 case "mem-table-too-many-regions" -> {
                     handshake(r);
-                    r.send(VhostUserProtocol.SET_MEM_TABLE, memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 200));
+                    r.send(FrontendRequest.SET_MEM_TABLE.code(), memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 200));
                 }
                 case "ring-outside-memory" -> {
                     handshake(r);
                     Path f = dir.resolve("mem2");
                     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
                         raf.setLength(1 << 20);
-                        r.send(VhostUserProtocol.SET_MEM_TABLE, memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 1), raf.getFD());
+                        r.send(FrontendRequest.SET_MEM_TABLE.code(), memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 1), raf.getFD());
                     }
-                    r.send(VhostUserProtocol.SET_VRING_NUM, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                    r.send(FrontendRequest.SET_VRING_NUM.code(), ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
                             .putInt(0).putInt(256).array());
                     ByteBuffer addr = ByteBuffer.allocate(40).order(ByteOrder.LITTLE_ENDIAN);
                     addr.putInt(0).putInt(0).putLong(0x7fff_0000_0000L).putLong(0x7fff_0001_0000L)
                             .putLong(0x7fff_0002_0000L).putLong(0);
-                    r.send(VhostUserProtocol.SET_VRING_ADDR, addr.array());
-                    r.send(VhostUserProtocol.SET_VRING_KICK, u64(0x100)); // no fd flag
-                    r.send(VhostUserProtocol.SET_VRING_ENABLE, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                    r.send(FrontendRequest.SET_VRING_ADDR.code(), addr.array());
+                    r.send(FrontendRequest.SET_VRING_KICK.code(), u64(0x100)); // no fd flag
+                    r.send(FrontendRequest.SET_VRING_ENABLE.code(), ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
                             .putInt(0).putInt(1).array());
                 }
                 case "iotlb-zero-and-wrapping" -> {
                     handshake(r);
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0x1000, 0, 0x7000_0000_0000L, 3, VhostUserProtocol.IOTLB_UPDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(-4096L, 8192, 0x7000_0000_0000L, 3, VhostUserProtocol.IOTLB_UPDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0, -1L, -1L, 0xff, VhostUserProtocol.IOTLB_UPDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0, -1L, 0, 0, VhostUserProtocol.IOTLB_INVALIDATE));
-                    r.send(VhostUserProtocol.IOTLB_MSG, iotlb(0, 4096, 0, 0, 77)); // unknown type
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0x1000, 0, 0x7000_0000_0000L, 3, IotlbType.UPDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(-4096L, 8192, 0x7000_0000_0000L, 3, IotlbType.UPDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0, -1L, -1L, 0xff, IotlbType.UPDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0, -1L, 0, 0, IotlbType.INVALIDATE.wire()));
+                    r.send(FrontendRequest.IOTLB_MSG.code(), iotlb(0, 4096, 0, 0, 77)); // unknown type
                 }
                 case "vring-index-out-of-range" -> {
                     handshake(r);
-                    r.send(VhostUserProtocol.SET_VRING_NUM, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                    r.send(FrontendRequest.SET_VRING_NUM.code(), ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
                             .putInt(100_000).putInt(256).array());
-                    r.send(VhostUserProtocol.SET_VRING_BASE, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                    r.send(FrontendRequest.SET_VRING_BASE.code(), ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
                             .putInt(-1).putInt(0).array());
-                    r.send(VhostUserProtocol.GET_VRING_BASE, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                    r.send(FrontendRequest.GET_VRING_BASE.code(), ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
                             .putInt(5000).putInt(0).array());
                 }
                 case "garbage" -> {

@@ -6,11 +6,14 @@ import static org.hamcrest.Matchers.is;
 
 import io.jvhost.frontend.IommuMode;
 import io.jvhost.frontend.VhostUserConnection;
-import io.jvhost.frontend.VhostUserProtocol;
+import io.jvhost.frontend.VhostUserException;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VringLayout;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.IotlbType;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
@@ -45,11 +48,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LiveIotlbAbuseTest {
     static final int PAGE = 4096;
     static final int[] SIZES = {60, 1500, 9000, 61, 2049, 4096, 128, 8000};
-    static final int UPDATE = VhostUserProtocol.IOTLB_UPDATE;
-    static final int INVALIDATE = VhostUserProtocol.IOTLB_INVALIDATE;
-    static final int RO = 1;
-    static final int WO = 2;
-    static final int RW = 3;
+    static final int UPDATE = IotlbType.UPDATE.wire();
+    static final int INVALIDATE = IotlbType.INVALIDATE.wire();
+    static final int RO = Access.RO.wire();
+    static final int WO = Access.WO.wire();
+    static final int RW = Access.RW.wire();
 
     static Path dir;
     static VhostUserPort port;
@@ -197,13 +200,13 @@ class LiveIotlbAbuseTest {
                     case "update-size-0" -> {
                         for (long a : new long[] {rx.descAddr(), rx.availAddr(), rx.usedAddr(), tx.descAddr(),
                             tx.availAddr(), tx.usedAddr()}) {
-                            acks.add(conn.sendIotlb(UPDATE, a, 0, uaddr(front, a), RW));
+                            acks.add(sendIotlb(conn, UPDATE, a, 0, uaddr(front, a), RW));
                         }
                         for (long o = 0; o < rx.bufferBytes(); o += PAGE) {
-                            acks.add(conn.sendIotlb(UPDATE, rx.bufferAddr() + o, 0, uaddr(front, rx.bufferAddr() + o), RW));
+                            acks.add(sendIotlb(conn, UPDATE, rx.bufferAddr() + o, 0, uaddr(front, rx.bufferAddr() + o), RW));
                         }
                         for (long o = 0; o < tx.bufferBytes(); o += PAGE) {
-                            acks.add(conn.sendIotlb(UPDATE, tx.bufferAddr() + o, 0, uaddr(front, tx.bufferAddr() + o), RO));
+                            acks.add(sendIotlb(conn, UPDATE, tx.bufferAddr() + o, 0, uaddr(front, tx.bufferAddr() + o), RO));
                         }
                         repair = () -> {
                             invalidate(conn, rx.bufferAddr() - PAGE, rx.bufferBytes() + PAGE);
@@ -220,8 +223,8 @@ class LiveIotlbAbuseTest {
                         };
                     }
                     case "update-wrapping" -> {
-                        acks.add(conn.sendIotlb(UPDATE, -PAGE, 2L * PAGE, uaddr(front, rxAhead), RW));
-                        acks.add(conn.sendIotlb(UPDATE, -1L, -1L, uaddr(front, tx0), RO));
+                        acks.add(sendIotlb(conn, UPDATE, -PAGE, 2L * PAGE, uaddr(front, rxAhead), RW));
+                        acks.add(sendIotlb(conn, UPDATE, -1L, -1L, uaddr(front, tx0), RO));
                         acks.addAll(replace(conn, front, tx0, -1L, RO));
                         acks.addAll(replace(conn, front, rxAhead, -rxAhead + PAGE, RW));
                     }
@@ -252,18 +255,18 @@ class LiveIotlbAbuseTest {
                     case "invalidate-size-0" -> {
                         for (long a : new long[] {rx.descAddr() + 8, rx.availAddr() + 2, rx.usedAddr() + 8,
                             tx.descAddr() + 8, tx.availAddr() + 2, tx.usedAddr() + 8, tx0, rx.bufferAddr()}) {
-                            acks.add(conn.sendIotlb(INVALIDATE, a, 0, 0, 0));
+                            acks.add(sendIotlb(conn, INVALIDATE, a, 0, 0, 0));
                         }
                     }
                     case "invalidate-wrapping" -> {
-                        acks.add(conn.sendIotlb(INVALIDATE, rx.descAddr(), -rx.descAddr() + PAGE, 0, 0));
-                        acks.add(conn.sendIotlb(INVALIDATE, tx0, -1L, 0, 0));
-                        acks.add(conn.sendIotlb(INVALIDATE, -PAGE, 1L << 40, 0, 0));
+                        acks.add(sendIotlb(conn, INVALIDATE, rx.descAddr(), -rx.descAddr() + PAGE, 0, 0));
+                        acks.add(sendIotlb(conn, INVALIDATE, tx0, -1L, 0, 0));
+                        acks.add(sendIotlb(conn, INVALIDATE, -PAGE, 1L << 40, 0, 0));
                     }
-                    case "invalidate-everything" -> acks.add(conn.sendIotlb(INVALIDATE, 0, -1L, 0, 0));
+                    case "invalidate-everything" -> acks.add(sendIotlb(conn, INVALIDATE, 0, -1L, 0, 0));
                     case "refused-update-without-reply-ack" -> {
                         // a uaddr in no memory region: DPDK refuses the UPDATE; asked for no ack, it hangs up
-                        acks.add(conn.sendIotlb(UPDATE, rxAhead, PAGE, 0x10L, RW, false));
+                        acks.add(sendIotlb(conn, UPDATE, rxAhead, PAGE, 0x10L, RW, false));
                     }
                     default -> throw new IllegalArgumentException(c);
                 }
@@ -318,16 +321,27 @@ class LiveIotlbAbuseTest {
         return front.memory().userAddr(iova - 0x10_0000_0000L);
     }
 
+    /** Sends an IOTLB message with any type and perm byte, asking for REPLY_ACK. */
+    static long sendIotlb(VhostUserConnection conn, int type, long iova, long size, long uaddr, int perm)
+            throws VhostUserException {
+        return sendIotlb(conn, type, iova, size, uaddr, perm, true);
+    }
+
+    static long sendIotlb(VhostUserConnection conn, int type, long iova, long size, long uaddr, int perm,
+            boolean askReply) throws VhostUserException {
+        return conn.sendIotlb(new VhostIotlbMsg(iova, size, uaddr, perm, type), askReply);
+    }
+
     /** INVALIDATE of a live page, then a bad UPDATE in its place (so that 5.1 does not ignore it). */
     static List<Long> replace(VhostUserConnection conn, VirtioNetFrontend front, long iova, long size, int perm)
             throws Exception {
-        return List.of(conn.sendIotlb(INVALIDATE, iova, PAGE, 0, 0),
-                conn.sendIotlb(UPDATE, iova, size, uaddr(front, iova), perm));
+        return List.of(sendIotlb(conn, INVALIDATE, iova, PAGE, 0, 0),
+                sendIotlb(conn, UPDATE, iova, size, uaddr(front, iova), perm));
     }
 
     static void invalidate(VhostUserConnection conn, long iova, long size) {
         try {
-            assertThat(conn.sendIotlb(INVALIDATE, iova, size, 0, 0), equalTo(0L));
+            assertThat(sendIotlb(conn, INVALIDATE, iova, size, 0, 0), equalTo(0L));
         } catch (Exception e) {
             throw new AssertionError(e);
         }

@@ -11,12 +11,14 @@ import io.jvhost.frontend.GuestMemory;
 import io.jvhost.frontend.GuestMemoryFiles;
 import io.jvhost.frontend.IommuMode;
 import io.jvhost.frontend.VhostUserConnection;
-import io.jvhost.frontend.VhostUserProtocol;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VirtualIommu;
 import io.jvhost.frontend.VringLayout;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.Access;
+import io.jvhost.protocol.IotlbType;
+import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
@@ -128,10 +130,10 @@ class NoReadOutsideMappingsTest {
             VirtualIommu iommu = front.iommu();
             for (int p : new int[] {0, 2, 4, 6}) {
                 mem.write(page(p), readable(p), 0, PAGE);
-                iommu.map(iova(page(p)), page(p), PAGE, VirtualIommu.Permission.RO);
+                iommu.map(iova(page(p)), page(p), PAGE, Access.RO);
             }
             for (int p : new int[] {1, 5}) {
-                iommu.map(iova(page(p)), page(p), PAGE, VirtualIommu.Permission.WO);
+                iommu.map(iova(page(p)), page(p), PAGE, Access.WO);
                 assertThat(rawUpdate(iova(page(p)), page(p), PAGE, 2), equalTo(0L));
             }
             fillCanary(page(5), PAGE);
@@ -139,7 +141,7 @@ class NoReadOutsideMappingsTest {
             mem.write(page(8), readable(8), 0, 100);
             fillCanary(page(8) + 100, PAGE - 100);
             assertThat(rawUpdate(iova(page(8)), page(8), 100, 1), equalTo(0L));
-            iommu.map(iova(r2), r2, 2L << 20, VirtualIommu.Permission.WO);
+            iommu.map(iova(r2), r2, 2L << 20, Access.WO);
             assertThat(rawUpdate(iova(r2), r2, 2L << 20, 2), equalTo(0L));
             // a frame the ordinary way first: this connection works, byte-exact
             byte[] f = Traffic.content(77, 300);
@@ -161,7 +163,7 @@ class NoReadOutsideMappingsTest {
         }
 
         long rawUpdate(long iova, long gpa, long size, int perm) throws Exception {
-            return conn.sendIotlb(VhostUserProtocol.IOTLB_UPDATE, iova, size, mem.userAddr(gpa), perm);
+            return conn.sendIotlb(new VhostIotlbMsg(iova, size, mem.userAddr(gpa), perm, IotlbType.UPDATE.wire()));
         }
 
         void fillCanary(long gpa, int len) {

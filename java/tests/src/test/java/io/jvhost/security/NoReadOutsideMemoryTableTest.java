@@ -6,9 +6,11 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
-import io.jvhost.frontend.VhostUserProtocol;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
+import io.jvhost.protocol.FrontendRequest;
+import io.jvhost.protocol.Message;
+import io.jvhost.protocol.MessageHeader;
 import io.jvhost.testing.EventLog;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.TmpfsPages;
@@ -150,20 +152,20 @@ class NoReadOutsideMemoryTableTest {
             socket.setSoTimeout(2000);
             out = socket.getOutputStream();
             in = socket.getInputStream();
-            send(VhostUserProtocol.GET_FEATURES, new byte[0]);
+            send(FrontendRequest.GET_FEATURES.code(), new byte[0]);
             assertThat(in.readNBytes(20).length, equalTo(20));
-            send(VhostUserProtocol.SET_FEATURES, u64(1L << 32)); // VERSION_1 only: no protocol features
-            send(VhostUserProtocol.SET_OWNER, new byte[0]);
+            send(FrontendRequest.SET_FEATURES.code(), u64(1L << 32)); // VERSION_1 only: no protocol features
+            send(FrontendRequest.SET_OWNER.code(), new byte[0]);
             ByteBuffer table = le(8 + 32).putInt(1).putInt(0).putLong(GPA).putLong(SIZE).putLong(UADDR).putLong(OFFSET);
             socket.setOutboundFileDescriptors(file.getFD());
-            send(VhostUserProtocol.SET_MEM_TABLE, table.array());
+            send(FrontendRequest.SET_MEM_TABLE.code(), table.array());
             for (int v = 0; v < 2; v++) {
-                send(VhostUserProtocol.SET_VRING_NUM, le(8).putInt(v).putInt(RING).array());
-                send(VhostUserProtocol.SET_VRING_BASE, le(8).putInt(v).putInt(0).array());
-                send(VhostUserProtocol.SET_VRING_ADDR, le(40).putInt(v).putInt(0).putLong(uaddr(gpa(3 * v)))
+                send(FrontendRequest.SET_VRING_NUM.code(), le(8).putInt(v).putInt(RING).array());
+                send(FrontendRequest.SET_VRING_BASE.code(), le(8).putInt(v).putInt(0).array());
+                send(FrontendRequest.SET_VRING_ADDR.code(), le(40).putInt(v).putInt(0).putLong(uaddr(gpa(3 * v)))
                         .putLong(uaddr(gpa(3 * v + 2))).putLong(uaddr(gpa(3 * v + 1))).putLong(0).array());
-                send(VhostUserProtocol.SET_VRING_CALL, u64(v | VhostUserProtocol.VRING_NOFD_MASK));
-                send(VhostUserProtocol.SET_VRING_KICK, u64(v | VhostUserProtocol.VRING_NOFD_MASK));
+                send(FrontendRequest.SET_VRING_CALL.code(), u64(v | FrontendRequest.VRING_NOFD_MASK));
+                send(FrontendRequest.SET_VRING_KICK.code(), u64(v | FrontendRequest.VRING_NOFD_MASK));
             }
             assertThat("jvhost saw the raw frontend's device", Traffic.pollUntil(10_000, () -> port.currentDevice() != null
                     && port.currentDevice() != before && port.currentDevice().isAlive()), is(true));
@@ -190,8 +192,7 @@ class NoReadOutsideMemoryTableTest {
         }
 
         void send(int request, byte[] payload) throws IOException {
-            out.write(le(12 + payload.length).putInt(request).putInt(VhostUserProtocol.VERSION).putInt(payload.length)
-                    .put(payload).array());
+            out.write(new Message(new MessageHeader(request, MessageHeader.VERSION, payload.length), payload).toBytes());
             out.flush();
         }
 
