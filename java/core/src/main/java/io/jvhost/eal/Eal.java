@@ -2,6 +2,7 @@ package io.jvhost.eal;
 
 import io.jvhost.Jvhost;
 import io.jvhost.internal.MbufArray;
+import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeEal;
 import io.jvhost.internal.NativeLog;
 import java.io.IOException;
@@ -397,6 +398,7 @@ public final class Eal implements AutoCloseable {
                 LOG.log(System.Logger.Level.WARNING, "closing " + r + " before EAL cleanup failed", e);
             }
         }
+        MempoolHandle.closeAllForEal(1_000); // what refused above: nothing may use its memory after cleanup
         synchronized (Eal.class) {
             if (!open) {
                 return;

@@ -1,5 +1,10 @@
 package io.jvhost.internal;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -8,10 +13,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class MempoolHandle {
     private static final int CLOSED = Integer.MIN_VALUE;
+    // Weak: a pool dropped without close() must not be kept alive by this set.
+    private static final Set<MempoolHandle> OPEN = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
     private final String name;
     private final long address;
     private final AtomicInteger users = new AtomicInteger();
+    private volatile boolean leftToEal;
 
     /**
      * @param name the pool's name, for messages
@@ -20,6 +28,7 @@ public final class MempoolHandle {
     public MempoolHandle(String name, long address) {
         this.name = name;
         this.address = address;
+        OPEN.add(this);
     }
 
     /**
@@ -32,7 +41,7 @@ public final class MempoolHandle {
         while (true) {
             int u = users.get();
             if (u < 0) {
-                throw new IllegalStateException("mbuf pool " + name + " is closed");
+                throw new IllegalStateException("mbuf pool " + name + " is closed" + (leftToEal ? " (by Eal.close())" : ""));
             }
             if (users.compareAndSet(u, u + 1)) {
                 return address;
@@ -70,5 +79,40 @@ public final class MempoolHandle {
                     + " mbufs in use: close the batches and ports holding them first");
         }
         NativeMbuf.poolFree(address);
+        OPEN.remove(this);
+    }
+
+    /**
+     * For EAL shutdown, after the pools' own close: marks every pool still open closed without
+     * freeing it (its memory goes with EAL's), waiting up to {@code timeoutMillis} for calls in
+     * flight. A pool still open here had mbufs out that nothing can reach any more.
+     *
+     * @throws IllegalStateException if a call on a pool did not end in time
+     */
+    public static void closeAllForEal(long timeoutMillis) {
+        List<MempoolHandle> open;
+        synchronized (OPEN) {
+            open = new ArrayList<>(OPEN);
+        }
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+        for (MempoolHandle h : open) {
+            while (true) {
+                int u = h.users.get();
+                if (u == CLOSED) {
+                    break;
+                }
+                if (u == 0 && h.users.compareAndSet(0, CLOSED)) {
+                    h.leftToEal = true;
+                    OPEN.remove(h);
+                    break;
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("mbuf pool " + h.name + " stayed in use for " + timeoutMillis
+                            + " ms; stop the threads using it before closing EAL");
+                }
+                Thread.onSpinWait();
+                Thread.yield();
+            }
+        }
     }
 }
