@@ -2,13 +2,9 @@ package io.jvhost.cli;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.eal.EalConfig;
-import io.jvhost.iotlb.BackendChannel;
-import io.jvhost.iotlb.FastIotlbCache;
 import io.jvhost.iotlb.Iotlb;
-import io.jvhost.iotlb.IotlbCache;
+import io.jvhost.iotlb.IotlbEngine;
 import io.jvhost.iotlb.IotlbTrace;
-import io.jvhost.iotlb.NativeIotlb;
-import io.jvhost.iotlb.RteRandom;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
 import java.io.IOException;
@@ -90,8 +86,10 @@ public final class IotlbCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             PrintWriter err = spec.commandLine().getErr();
-            String engineName = engine.toLowerCase(java.util.Locale.ROOT);
-            if (!List.of("java", "native", "fast").contains(engineName)) {
+            IotlbEngine engineKind;
+            try {
+                engineKind = IotlbEngine.of(engine);
+            } catch (IllegalArgumentException e) {
                 err.println("jvhost: --engine must be java, native or fast, not '" + engine + "'");
                 err.flush();
                 return 2;
@@ -106,7 +104,7 @@ public final class IotlbCommand implements Runnable {
                 err.flush();
                 return 2;
             }
-            if (engineName.equals("native") && pool != Iotlb.DPDK_POOL_SIZE) {
+            if (engineKind == IotlbEngine.NATIVE && pool != Iotlb.DPDK_POOL_SIZE) {
                 err.println("jvhost: the native engine's pool is DPDK's, " + Iotlb.DPDK_POOL_SIZE + " entries");
                 err.flush();
                 return 2;
@@ -127,23 +125,16 @@ public final class IotlbCommand implements Runnable {
             }
 
             PrintWriter out = spec.commandLine().getOut();
-            if (engineName.equals("native")) {
+            if (engineKind == IotlbEngine.NATIVE) {
                 DpdkLog.setLevel(DpdkLogLevel.WARNING);
                 Eal eal = Eal.start(EalConfig.builder().memoryMb(64).build());
-                try (eal; NativeIotlb n = new NativeIotlb()) {
-                    if (seed != null) {
-                        NativeIotlb.srand(seed);
-                    }
-                    run(n.queue(0), ops, out);
+                try (eal; IotlbEngine.Opened opened = engineKind.open(pool, seed, 0, true)) {
+                    run(opened.iotlb(), ops, out);
                 }
             } else {
-                RteRandom random = seed != null ? new RteRandom(seed) : RteRandom.unseeded();
-                Iotlb engineImpl = engineName.equals("java")
-                        ? new IotlbCache(pool, random.forState(0), new BackendChannel())
-                        : new FastIotlbCache(pool, eviction.equals("dpdk")
-                                ? FastIotlbCache.EvictionPolicy.dpdkRandom(random.forState(0))
-                                : FastIotlbCache.EvictionPolicy.oldest(), new BackendChannel());
-                run(engineImpl, ops, out);
+                try (IotlbEngine.Opened opened = engineKind.open(pool, seed, 0, eviction.equals("dpdk"))) {
+                    run(opened.iotlb(), ops, out);
+                }
             }
             out.flush();
             return 0;

@@ -36,19 +36,17 @@ final class Differential {
             @Override
             public List<Iotlb> engines(long seed) {
                 int state = NativeIotlb.randStateIndex();
-                NativeIotlb.srand(seed);
-                NativeIotlb n = new NativeIotlb();
-                return List.of(
-                        new Closing(n.queue(0), n),
-                        new IotlbCache(Iotlb.DPDK_POOL_SIZE, new RteRandom(seed).forState(state), new BackendChannel()),
-                        new FastIotlbCache(Iotlb.DPDK_POOL_SIZE,
-                                FastIotlbCache.EvictionPolicy.dpdkRandom(new RteRandom(seed).forState(state)),
-                                new BackendChannel()));
+                List<Iotlb> engines = new ArrayList<>();
+                for (IotlbEngine e : IotlbEngine.values()) {
+                    IotlbEngine.Opened opened = e.open(Iotlb.DPDK_POOL_SIZE, seed, state, true);
+                    engines.add(opened.owner() == null ? opened.iotlb() : new Closing(opened.iotlb(), opened));
+                }
+                return engines;
             }
 
             @Override
             public List<String> names() {
-                return List.of("native", "java", "fast");
+                return List.of(IotlbEngine.labels());
             }
         };
     }
@@ -58,11 +56,8 @@ final class Differential {
         return new Setup() {
             @Override
             public List<Iotlb> engines(long seed) {
-                return List.of(
-                        new IotlbCache(poolSize, new RteRandom(seed).forState(0), new BackendChannel()),
-                        new FastIotlbCache(poolSize,
-                                FastIotlbCache.EvictionPolicy.dpdkRandom(new RteRandom(seed).forState(0)),
-                                new BackendChannel()));
+                return List.of(IotlbEngine.JAVA.open(poolSize, seed, 0, true).iotlb(),
+                        IotlbEngine.FAST.open(poolSize, seed, 0, true).iotlb());
             }
 
             @Override

@@ -5,7 +5,7 @@ import java.util.function.Consumer;
 
 /** Runs a piece of test code on each engine: DPDK itself, the exact model, the fast one. */
 final class Engines {
-    static final String[] NAMES = {"native", "java", "fast"};
+    static final String[] NAMES = IotlbEngine.labels();
 
     private Engines() {
     }
@@ -17,27 +17,11 @@ final class Engines {
     static void each(long seed, Consumer<Iotlb> body) {
         SharedEal.get();
         int state = NativeIotlb.randStateIndex();
-        for (String name : NAMES) {
-            try {
-                switch (name) {
-                    case "native":
-                        NativeIotlb.srand(seed);
-                        try (NativeIotlb n = new NativeIotlb()) {
-                            body.accept(n.queue(0));
-                        }
-                        break;
-                    case "java":
-                        body.accept(new IotlbCache(Iotlb.DPDK_POOL_SIZE, new RteRandom(seed).forState(state),
-                                new BackendChannel()));
-                        break;
-                    default:
-                        body.accept(new FastIotlbCache(Iotlb.DPDK_POOL_SIZE,
-                                FastIotlbCache.EvictionPolicy.dpdkRandom(new RteRandom(seed).forState(state)),
-                                new BackendChannel()));
-                }
+        for (IotlbEngine engine : IotlbEngine.values()) {
+            try (IotlbEngine.Opened opened = engine.open(Iotlb.DPDK_POOL_SIZE, seed, state, true)) {
+                body.accept(opened.iotlb());
             } catch (AssertionError e) {
-                AssertionError wrapped = new AssertionError("engine " + name + ": " + e.getMessage(), e);
-                throw wrapped;
+                throw new AssertionError("engine " + engine.label() + ": " + e.getMessage(), e);
             }
         }
     }
