@@ -2,12 +2,12 @@ package io.jvhost.cli;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.frontend.IommuMode;
-import io.jvhost.frontend.IotlbModelMirror;
 import io.jvhost.frontend.IotlbLog;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VirtualIommu;
 import io.jvhost.iotlb.IotlbCache;
 import io.jvhost.iotlb.IotlbDevice;
+import io.jvhost.iotlb.IotlbModelMirror;
 import io.jvhost.iotlb.IotlbMiss;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
@@ -271,8 +271,9 @@ final class DemoCommand implements Callable<Integer> {
     private boolean modelAgrees(VirtioNetFrontend front, VhostDevice d) throws Exception {
         VirtualIommu iommu = front.iommu();
         int vrings = d.vringCount();
-        IotlbModelMirror mirror = IotlbModelMirror.of(d, iommu);
+        IotlbModelMirror mirror = IotlbModelMirror.of(d);
         IotlbDevice model = mirror.model();
+        long fed = iommu.log().nextSeq(); // what the model has not been given yet
         int pages = 12;
         long gpa = front.memory().allocate(pages * PAGE, PAGE);
         long base = 0x7900_0000_0000L;
@@ -282,7 +283,7 @@ final class DemoCommand implements Callable<Integer> {
         for (int v = 0; v < vrings; v++) {
             d.resetStats(v);
         }
-        mirror.feed();
+        fed = iommu.log().replay(fed, mirror::apply);
         SplittableRandom rnd = new SplittableRandom(seed);
         Access[] accesses = {Access.RO, Access.WO, Access.RW};
         int agreed = 0;
@@ -311,7 +312,7 @@ final class DemoCommand implements Callable<Integer> {
                 IotlbMiss m = model.queue(0).pollMiss();
                 if (m != null) {
                     missMessages++;
-                    IotlbLog.Event got = await(iommu, mirror.fedUpTo(), IotlbLog.Type.MISS);
+                    IotlbLog.Event got = await(iommu, fed, IotlbLog.Type.MISS);
                     if (got == null || got.iova() != m.iova() || got.perm() != m.perm().wire()) {
                         disagreed++;
                         out.printf("  DISAGREE: model predicted MISS 0x%x perm %d, frontend got %s%n", m.iova(), m.perm().wire(), got);
@@ -319,17 +320,17 @@ final class DemoCommand implements Callable<Integer> {
                         await(iommu, got.seq(), IotlbLog.Type.UPDATE);
                     }
                 }
-                mirror.feed();
+                fed = iommu.log().replay(fed, mirror::apply);
             } else if (kind < 17) {
                 iommu.invalidate(base + rnd.nextInt(pages) * PAGE, (1 + rnd.nextInt(3)) * PAGE);
-                mirror.feed();
+                fed = iommu.log().replay(fed, mirror::apply);
             } else {
                 iommu.update(base + rnd.nextInt(pages) * PAGE, PAGE);
-                mirror.feed();
+                fed = iommu.log().replay(fed, mirror::apply);
             }
         }
         Thread.sleep(20);
-        long unexpected = iommu.log().since(mirror.fedUpTo()).stream().filter(e -> e.type() == IotlbLog.Type.MISS).count();
+        long unexpected = iommu.log().since(fed).stream().filter(e -> e.type() == IotlbLog.Type.MISS).count();
         boolean counters = true;
         for (int v = 0; v < vrings; v++) {
             Map<String, Long> st = d.stats(v);

@@ -1,6 +1,7 @@
 package io.jvhost.frontend;
 
 import io.jvhost.protocol.Access;
+import io.jvhost.protocol.VhostIotlbMsg;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
@@ -112,6 +113,28 @@ public final class IotlbLog {
      */
     public synchronized List<Event> since(long fromSeq) {
         return new ArrayList<>(events.subList((int) Math.min(fromSeq, events.size()), events.size()));
+    }
+
+    /**
+     * Hands the UPDATE and INVALIDATE messages the frontend sent, from {@code fromSeq} on, to
+     * {@code sink} in order: e.g. {@code IotlbModelMirror::apply}, to keep a model of the backend's
+     * IOTLB in step.
+     *
+     * @param fromSeq first sequence number wanted
+     * @param sink what gets them
+     * @return the sequence number after the last event looked at: the next call's {@code fromSeq}
+     */
+    public long replay(long fromSeq, java.util.function.Consumer<VhostIotlbMsg> sink) {
+        long next = fromSeq;
+        for (Event e : since(fromSeq)) {
+            if (e.type() == Type.UPDATE) {
+                sink.accept(VhostIotlbMsg.update(e.iova(), e.size(), e.uaddr(), Access.ofWire(e.perm())));
+            } else if (e.type() == Type.INVALIDATE) {
+                sink.accept(VhostIotlbMsg.invalidate(e.iova(), e.size()));
+            }
+            next = e.seq() + 1;
+        }
+        return next;
     }
 
     /** @return sequence number the next event will get */
