@@ -26,7 +26,9 @@ static const jvhost_register_fn modules[] = {
 	jvhost_mbuf_register,
 	jvhost_vhost_register,
 	jvhost_ethdev_register,
-	jvhost_iotlb_register,
+	jvhost_iotlb_cache_register,
+	jvhost_iotlb_device_register,
+	jvhost_rand_register,
 #ifdef JVHOST_BENCH
 	jvhost_bench_register, /* the data-path yardstick: only in the bench build */
 #endif

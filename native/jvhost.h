@@ -51,7 +51,9 @@ int jvhost_log_register(JNIEnv *env);
 int jvhost_mbuf_register(JNIEnv *env);
 int jvhost_vhost_register(JNIEnv *env);
 int jvhost_ethdev_register(JNIEnv *env);
-int jvhost_iotlb_register(JNIEnv *env);
+int jvhost_iotlb_cache_register(JNIEnv *env);
+int jvhost_iotlb_device_register(JNIEnv *env);
+int jvhost_rand_register(JNIEnv *env);
 int jvhost_bench_register(JNIEnv *env);
 
 #define JVHOST_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))

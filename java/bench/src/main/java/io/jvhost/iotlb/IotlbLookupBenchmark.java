@@ -115,13 +115,13 @@ public class IotlbLookupBenchmark {
     @Benchmark
     public long nativeJni() {
         size[0] = LEN;
-        return io.jvhost.internal.NativeIotlb.cacheFind(handle, 0, nextIova(), size, Access.RO.wire());
+        return io.jvhost.internal.NativeIotlbCache.cacheFind(handle, 0, nextIova(), size, Access.RO.wire());
     }
 
     @Benchmark
     @OperationsPerInvocation(LOOKUPS)
     public long nativeC() {
-        return io.jvhost.internal.NativeIotlb.findLoop(handle, 0, iovas, LEN, Access.RO.wire(), LOOKUPS);
+        return io.jvhost.internal.NativeIotlbCache.findLoop(handle, 0, iovas, LEN, Access.RO.wire(), LOOKUPS);
     }
 
     @Benchmark

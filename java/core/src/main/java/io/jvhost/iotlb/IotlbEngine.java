@@ -76,36 +76,44 @@ public enum IotlbEngine {
         return new Opened(this, iotlb, null);
     }
 
-    /**
-     * An engine made by {@link #open}: its {@link Iotlb}, and what to close.
-     *
-     * @param engine which engine
-     * @param iotlb the IOTLB of its one queue
-     * @param owner what holds native memory, or null
-     */
-    public record Opened(IotlbEngine engine, Iotlb iotlb, AutoCloseable owner) implements AutoCloseable {
-        /**
-         * @param engine which engine
-         * @param iotlb the IOTLB of its one queue
-         * @param owner what holds native memory, or null
-         */
-        public Opened {
-            Objects.requireNonNull(engine, "engine");
-            Objects.requireNonNull(iotlb, "iotlb");
+    /** An engine made by {@link #open}: its {@link Iotlb}, and the native memory it holds, if any. */
+    public static final class Opened implements AutoCloseable {
+        private final IotlbEngine engine;
+        private final Iotlb iotlb;
+        private final NativeIotlb owner;
+
+        Opened(IotlbEngine engine, Iotlb iotlb, NativeIotlb owner) {
+            this.engine = engine;
+            this.iotlb = iotlb;
+            this.owner = owner;
         }
 
-        /** Frees the native engine's memory; nothing for the Java ones. */
+        /** @return which engine */
+        public IotlbEngine engine() {
+            return engine;
+        }
+
+        /** @return the IOTLB of its one queue */
+        public Iotlb iotlb() {
+            return iotlb;
+        }
+
+        /** @return whether closing frees native memory (the native engine) */
+        public boolean holdsNativeMemory() {
+            return owner != null;
+        }
+
+        /** Frees the native engine's memory; nothing for the Java ones. Idempotent. */
         @Override
         public void close() {
             if (owner != null) {
-                try {
-                    owner.close();
-                } catch (RuntimeException e) {
-                    throw e;
-                } catch (Exception e) {
-                    throw new IllegalStateException("closing the " + engine.label() + " engine failed", e);
-                }
+                owner.close();
             }
+        }
+
+        @Override
+        public String toString() {
+            return "IotlbEngine.Opened[" + engine.label() + "]";
         }
     }
 }

@@ -53,7 +53,7 @@ public final class NativeIotlb extends NativeIotlbHandle {
     }
 
     private NativeIotlb(int queues, String name) {
-        super(Eal.require(), io.jvhost.internal.NativeIotlb.create(queues, name));
+        super(Eal.require(), io.jvhost.internal.NativeIotlbCache.create(queues, name));
         this.queues = queues;
         this.name = name;
     }
@@ -83,7 +83,7 @@ public final class NativeIotlb extends NativeIotlbHandle {
      */
     public static void srand(long seed) {
         Eal.require();
-        io.jvhost.internal.NativeIotlb.srand(seed);
+        io.jvhost.internal.NativeRand.srand(seed);
     }
 
     /**
@@ -92,7 +92,7 @@ public final class NativeIotlb extends NativeIotlbHandle {
      */
     public static long rand() {
         Eal.require();
-        return io.jvhost.internal.NativeIotlb.rand();
+        return io.jvhost.internal.NativeRand.rand();
     }
 
     /**
@@ -102,7 +102,7 @@ public final class NativeIotlb extends NativeIotlbHandle {
      */
     public static int randStateIndex() {
         Eal.require();
-        return io.jvhost.internal.NativeIotlb.randStateIndex();
+        return io.jvhost.internal.NativeRand.randStateIndex();
     }
 
     /**
@@ -110,7 +110,7 @@ public final class NativeIotlb extends NativeIotlbHandle {
      */
     public static int maxLcore() {
         io.jvhost.Jvhost.loadNativeLibrary();
-        return io.jvhost.internal.NativeIotlb.maxLcore();
+        return io.jvhost.internal.NativeRand.maxLcore();
     }
 
     @Override

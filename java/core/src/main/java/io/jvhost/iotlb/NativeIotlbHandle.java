@@ -31,7 +31,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         try {
             eal.own(this);
         } catch (RuntimeException e) {
-            io.jvhost.internal.NativeIotlb.destroy(handle);
+            io.jvhost.internal.NativeIotlbCache.destroy(handle);
             this.handle = 0;
             throw e;
         }
@@ -113,7 +113,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.cacheInsert(h, vq, iova, uaddr, size, bits);
+            io.jvhost.internal.NativeIotlbCache.cacheInsert(h, vq, iova, uaddr, size, bits);
         } finally {
             release();
         }
@@ -129,7 +129,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     public void cacheRemove(int vq, long iova, long size) {
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.cacheRemove(h, vq, iova, size);
+            io.jvhost.internal.NativeIotlbCache.cacheRemove(h, vq, iova, size);
         } finally {
             release();
         }
@@ -149,7 +149,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         checkSize(size);
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.cacheFind(h, vq, iova, size, bits);
+            return io.jvhost.internal.NativeIotlbCache.cacheFind(h, vq, iova, size, bits);
         } finally {
             release();
         }
@@ -175,7 +175,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.findLoop(h, vq, iovas, size, bits, n);
+            return io.jvhost.internal.NativeIotlbCache.findLoop(h, vq, iovas, size, bits, n);
         } finally {
             release();
         }
@@ -193,7 +193,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.pendingMiss(h, vq, iova, bits);
+            return io.jvhost.internal.NativeIotlbCache.pendingMiss(h, vq, iova, bits);
         } finally {
             release();
         }
@@ -210,7 +210,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.pendingInsert(h, vq, iova, bits);
+            io.jvhost.internal.NativeIotlbCache.pendingInsert(h, vq, iova, bits);
         } finally {
             release();
         }
@@ -228,7 +228,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         int bits = Access.requireSome(perm).wire();
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.pendingRemove(h, vq, iova, size, bits);
+            io.jvhost.internal.NativeIotlbCache.pendingRemove(h, vq, iova, size, bits);
         } finally {
             release();
         }
@@ -242,7 +242,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     public void flushAll(int vq) {
         long h = acquire(vq);
         try {
-            io.jvhost.internal.NativeIotlb.flushAll(h, vq);
+            io.jvhost.internal.NativeIotlbCache.flushAll(h, vq);
         } finally {
             release();
         }
@@ -263,7 +263,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         checkSize(size);
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.iovaToVva(h, vq, iova, size, bits);
+            return io.jvhost.internal.NativeIotlbCache.iovaToVva(h, vq, iova, size, bits);
         } finally {
             release();
         }
@@ -276,7 +276,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     public byte[] readBackendRequestBytes() {
         long h = acquire(0);
         try {
-            return io.jvhost.internal.NativeIotlb.readBackendRequest(h);
+            return io.jvhost.internal.NativeIotlbCache.readBackendRequest(h);
         } finally {
             release();
         }
@@ -292,7 +292,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     public void disconnectFrontend() {
         long h = acquire(0);
         try {
-            io.jvhost.internal.NativeIotlb.closeFrontend(h);
+            io.jvhost.internal.NativeIotlbCache.closeFrontend(h);
         } finally {
             release();
         }
@@ -302,7 +302,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     public long droppedRequests() {
         long h = acquire(0);
         try {
-            return io.jvhost.internal.NativeIotlb.droppedRequests(h);
+            return io.jvhost.internal.NativeIotlbCache.droppedRequests(h);
         } finally {
             release();
         }
@@ -316,7 +316,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         long[] raw;
         long h = acquire(vq);
         try {
-            raw = io.jvhost.internal.NativeIotlb.cacheEntries(h, vq);
+            raw = io.jvhost.internal.NativeIotlbCache.cacheEntries(h, vq);
         } finally {
             release();
         }
@@ -335,7 +335,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         long[] raw;
         long h = acquire(vq);
         try {
-            raw = io.jvhost.internal.NativeIotlb.pendingEntries(h, vq);
+            raw = io.jvhost.internal.NativeIotlbCache.pendingEntries(h, vq);
         } finally {
             release();
         }
@@ -349,7 +349,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
     private long counter(int vq, int index) {
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlb.counters(h, vq)[index];
+            return io.jvhost.internal.NativeIotlbCache.counters(h, vq)[index];
         } finally {
             release();
         }
@@ -406,7 +406,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
             if (handle == 0) {
                 return;
             }
-            io.jvhost.internal.NativeIotlb.destroy(handle);
+            io.jvhost.internal.NativeIotlbCache.destroy(handle);
             handle = 0;
         } finally {
             lock.writeLock().unlock();

@@ -72,7 +72,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     }
 
     private NativeVhostDevice(int queues, String path) {
-        super(Eal.require(), io.jvhost.internal.NativeIotlb.createDevice(path));
+        super(Eal.require(), io.jvhost.internal.NativeIotlbDevice.createDevice(path));
         this.path = path;
         try {
             expectAck(send(FrontendRequest.SET_FEATURES, u64(FEATURES)));
@@ -80,14 +80,14 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
             int slave;
             long h = acquire();
             try {
-                slave = io.jvhost.internal.NativeIotlb.takeSlaveBackendFd(h);
+                slave = io.jvhost.internal.NativeIotlbDevice.takeSlaveBackendFd(h);
             } finally {
                 release();
             }
             try {
                 expectAck(send(FrontendRequest.SET_BACKEND_REQ_FD, new byte[0], slave));
             } finally {
-                io.jvhost.internal.NativeIotlb.closeFd(slave);
+                io.jvhost.internal.NativeIotlbDevice.closeFd(slave);
             }
             for (int i = 0; i < queues; i++) {
                 expectAck(send(FrontendRequest.SET_VRING_NUM, state(i, 256)));
@@ -146,8 +146,8 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         synchronized (messageLock) {
             long h = acquire();
             try {
-                reply = io.jvhost.internal.NativeIotlb.request(h, message, fds.length == 0 ? null : fds, rc);
-                queues = io.jvhost.internal.NativeIotlb.nrVring(h);
+                reply = io.jvhost.internal.NativeIotlbDevice.request(h, message, fds.length == 0 ? null : fds, rc);
+                queues = io.jvhost.internal.NativeIotlbDevice.nrVring(h);
             } finally {
                 release();
             }
@@ -178,7 +178,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         try {
             for (int i = 0; i < regions.size(); i++) {
                 MemoryRegion r = regions.get(i);
-                fds[i] = io.jvhost.internal.NativeIotlb.memfd("jvhost-guest-" + i, r.size());
+                fds[i] = io.jvhost.internal.NativeIotlbDevice.memfd("jvhost-guest-" + i, r.size());
                 if (fds[i] < 0) {
                     throw new IllegalStateException("memfd of " + r.size() + " bytes: errno " + -fds[i]);
                 }
@@ -187,7 +187,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
             return send(FrontendRequest.SET_MEM_TABLE, b.array(), fds).u64() == 0;
         } finally {
             for (int fd : fds) {
-                io.jvhost.internal.NativeIotlb.closeFd(fd);
+                io.jvhost.internal.NativeIotlbDevice.closeFd(fd);
             }
         }
     }
@@ -200,7 +200,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
         long[] raw;
         long h = acquire();
         try {
-            raw = io.jvhost.internal.NativeIotlb.memTable(h);
+            raw = io.jvhost.internal.NativeIotlbDevice.memTable(h);
         } finally {
             release();
         }

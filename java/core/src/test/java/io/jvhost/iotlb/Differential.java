@@ -39,7 +39,7 @@ final class Differential {
                 List<Iotlb> engines = new ArrayList<>();
                 for (IotlbEngine e : IotlbEngine.values()) {
                     IotlbEngine.Opened opened = e.open(Iotlb.DPDK_POOL_SIZE, seed, state, true);
-                    engines.add(opened.owner() == null ? opened.iotlb() : new Closing(opened.iotlb(), opened));
+                    engines.add(opened.holdsNativeMemory() ? new Closing(opened.iotlb(), opened) : opened.iotlb());
                 }
                 return engines;
             }

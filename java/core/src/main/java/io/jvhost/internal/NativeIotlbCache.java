@@ -1,47 +1,17 @@
 package io.jvhost.internal;
 
 /**
- * Natives of native/iotlb.c: DPDK 22.11's vhost IOTLB functions on a standalone device. No argument
- * is checked here; {@link io.jvhost.iotlb.NativeIotlb} checks them and keeps handles alive while in
- * use. Addresses and sizes are unsigned 64-bit values in Java longs.
+ * Natives of native/iotlb_cache.c: DPDK 22.11's vhost IOTLB functions on a handle (a standalone
+ * device, or one made by {@link NativeIotlbDevice}). No argument is checked here; the iotlb
+ * package checks them and keeps handles alive while in use. Addresses and sizes are unsigned
+ * 64-bit values in Java longs.
  */
-public final class NativeIotlb {
-    private NativeIotlb() {
+public final class NativeIotlbCache {
+    private NativeIotlbCache() {
     }
 
     /** @return a handle: a device with {@code queues} virtqueues with IOTLB, or throws */
     public static native long create(int queues, String name);
-
-    /**
-     * @return a handle: a device made by DPDK's vhost_new_device() under a registered (never
-     *     started) vhost driver path, taking messages through vhost_user_msg_handler(); or throws
-     */
-    public static native long createDevice(String path);
-
-    /** @return DPDK's end of the backend-request channel, to send in SET_SLAVE_REQ_FD (once; then -1) */
-    public static native int takeSlaveBackendFd(long handle);
-
-    /**
-     * Sends a vhost-user message on the device's main channel and has DPDK handle it.
-     *
-     * @param msg header and payload
-     * @param fds file descriptors to pass (SCM_RIGHTS), or null
-     * @param rc receives vhost_user_msg_handler()'s return value
-     * @return DPDK's reply, or null if it sent none
-     */
-    public static native byte[] request(long handle, byte[] msg, int[] fds, int[] rc);
-
-    /** @return the device's number of virtqueues (dev->nr_vring) */
-    public static native int nrVring(long handle);
-
-    /** @return (guest_phys_addr, guest_user_addr, size, host_user_addr) per region of dev->mem */
-    public static native long[] memTable(long handle);
-
-    /** @return a sparse memfd of {@code size} bytes, or -errno */
-    public static native int memfd(String name, long size);
-
-    /** close(fd). */
-    public static native void closeFd(int fd);
 
     /** Frees the handle and everything it owns. */
     public static native void destroy(long handle);
@@ -90,16 +60,4 @@ public final class NativeIotlb {
 
     /** @return [iotlb_cache_nr, free pool entries, iotlb_hits, iotlb_misses] */
     public static native long[] counters(long handle, int vq);
-
-    /** rte_srand(seed): reseeds every lcore's state of the process's generator. */
-    public static native void srand(long seed);
-
-    /** @return rte_rand() */
-    public static native long rand();
-
-    /** @return the index of the rte_rand() state the calling thread uses */
-    public static native int randStateIndex();
-
-    /** @return RTE_MAX_LCORE of the DPDK build */
-    public static native int maxLcore();
 }
