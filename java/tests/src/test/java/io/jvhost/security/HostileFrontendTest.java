@@ -6,17 +6,13 @@ import static org.hamcrest.Matchers.not;
 import static org.hamcrest.Matchers.hasItem;
 
 import io.jvhost.ethdev.EthPort;
-import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.IotlbType;
 import io.jvhost.protocol.MessageHeader;
 import io.jvhost.protocol.VhostIotlbMsg;
-import io.jvhost.testing.EventLog;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostUserPort;
 import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.InputStream;
@@ -24,12 +20,10 @@ import java.io.OutputStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -44,28 +38,16 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
  * and exchanges frames byte-exact.
  */
 class HostileFrontendTest {
-    private static Path dir;
-    private static VhostUserPort port;
-    private static MbufPool pool;
-    private static final List<String> EVENTS = new CopyOnWriteArrayList<>();
+    static PortUnderTest backend;
 
     @BeforeAll
-    static void setUp() throws IOException {
-        SharedEal.get();
-        dir = Files.createTempDirectory("jvhost-hostile");
-        pool = MbufPool.create(null, 8192, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new EventLog(EVENTS)).open();
+    static void setUp() throws Exception {
+        backend = PortUnderTest.open("jvhost-hostile", 8192, true);
     }
 
     @AfterAll
-    static void tearDown() throws IOException {
-        port.close();
-        assertThat(pool.inUse(), equalTo(0));
-        pool.close();
-        for (String f : new String[] {"junk", "mem", "mem2"}) {
-            Files.deleteIfExists(dir.resolve(f));
-        }
-        Files.deleteIfExists(dir);
+    static void tearDown() throws Exception {
+        backend.close();
     }
 
     /** One raw connection. */
@@ -76,7 +58,7 @@ class HostileFrontendTest {
 
         Raw() throws IOException {
             socket = AFUNIXSocket.newInstance();
-            socket.connect(AFUNIXSocketAddress.of(port.socket()));
+            socket.connect(AFUNIXSocketAddress.of(backend.port.socket()));
             socket.setSoTimeout(2000);
             out = socket.getOutputStream();
             in = socket.getInputStream();
@@ -161,7 +143,7 @@ class HostileFrontendTest {
                 case "unknown-request" -> r.send(999, new byte[16]);
                 case "short-payload" -> r.send(FrontendRequest.SET_FEATURES.code(), new byte[4]);
                 case "fd-where-none-expected" -> {
-                    try (RandomAccessFile f = new RandomAccessFile(dir.resolve("junk").toFile(), "rw")) {
+                    try (RandomAccessFile f = new RandomAccessFile(backend.dir.resolve("junk").toFile(), "rw")) {
                         r.send(FrontendRequest.SET_OWNER.code(), new byte[0], f.getFD());
                     }
                 }
@@ -171,7 +153,7 @@ class HostileFrontendTest {
                 }
                 case "mem-table-huge-region" -> {
                     handshake(r);
-                    Path f = dir.resolve("mem");
+                    Path f = backend.dir.resolve("mem");
                     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
                         raf.setLength(1 << 20);
                         r.send(FrontendRequest.SET_MEM_TABLE.code(), memTable(0, 1L << 62, 0x7000_0000_0000L, 0, 1), raf.getFD());
@@ -179,7 +161,7 @@ class HostileFrontendTest {
                 }
                 case "mem-table-overlapping-regions" -> {
                     handshake(r);
-                    Path f = dir.resolve("mem");
+                    Path f = backend.dir.resolve("mem");
                     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
                         raf.setLength(2 << 20);
                         ByteBuffer b = ByteBuffer.allocate(8 + 64).order(ByteOrder.LITTLE_ENDIAN);
@@ -200,7 +182,7 @@ class HostileFrontendTest {
                 }
                 case "ring-outside-memory" -> {
                     handshake(r);
-                    Path f = dir.resolve("mem2");
+                    Path f = backend.dir.resolve("mem2");
                     try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
                         raf.setLength(1 << 20);
                         r.send(FrontendRequest.SET_MEM_TABLE.code(), memTable(0, 1 << 20, 0x7000_0000_0000L, 0, 1), raf.getFD());
@@ -251,7 +233,7 @@ class HostileFrontendTest {
         "mem-table-too-many-regions",
         "ring-outside-memory", "iotlb-zero-and-wrapping", "vring-index-out-of-range", "garbage"})
     void backendSurvivesAndServesTheNextFrontend(String attack) throws Exception {
-        int eventsBefore = EVENTS.size();
+        int eventsBefore = backend.events.size();
         try (io.jvhost.testing.CapturingHandler log = io.jvhost.testing.CapturingHandler.install("dpdk")) {
             attack(attack);
             Thread.sleep(50);
@@ -262,18 +244,18 @@ class HostileFrontendTest {
                     .forEach(m -> said.append(" | ").append(m));
             System.out.println(said);
         }
-        assertThat("no device was started for the hostile connection", EVENTS.subList(eventsBefore, EVENTS.size()),
+        assertThat("no device was started for the hostile connection", backend.events.subList(eventsBefore, backend.events.size()),
                 not(hasItem(org.hamcrest.Matchers.startsWith("new"))));
-        assertThat(port.isOpen(), equalTo(true));
+        assertThat(backend.port.isOpen(), equalTo(true));
         // a well-behaved frontend afterwards: frames both ways, byte-exact
-        try (EthPort guest = EthPort.virtioUser(port.socket(), 1, true, pool);
+        try (EthPort guest = EthPort.virtioUser(backend.port.socket(), 1, true, backend.pool);
                 PacketBatch tx = PacketBatch.allocate(8); PacketBatch rx = PacketBatch.allocate(8)) {
             VhostDevice d = awaitNew(eventsBefore);
-            Traffic.fill(pool, tx, 0, 64, 1500, 3000);
+            Traffic.fill(backend.pool, tx, 0, 64, 1500, 3000);
             int[] sent = {0};
             boolean ok = Traffic.pollUntil(10_000, () -> {
                 guest.txBurst(0, tx);
-                d.dequeue(0, pool, rx);
+                d.dequeue(0, backend.pool, rx);
                 return rx.count() == 3;
             });
             assertThat("frames from the next frontend", ok, equalTo(true));
@@ -286,7 +268,7 @@ class HostileFrontendTest {
     }
 
     private static VhostDevice awaitNew(int eventsBefore) throws InterruptedException {
-        VhostDevice d = port.awaitDevice(Duration.ofSeconds(10));
+        VhostDevice d = backend.port.awaitDevice(Duration.ofSeconds(10));
         return d;
     }
 }

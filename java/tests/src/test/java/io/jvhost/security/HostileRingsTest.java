@@ -8,16 +8,11 @@ import io.jvhost.frontend.GuestMemory;
 import io.jvhost.frontend.IommuMode;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VringLayout;
-import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostUserPort;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,24 +28,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class HostileRingsTest {
     private static final int NEXT = 1;
-    private static Path dir;
-    private static VhostUserPort port;
-    private static MbufPool pool;
+    static PortUnderTest backend;
 
     @BeforeAll
     static void setUp() throws Exception {
-        SharedEal.get();
-        dir = Files.createTempDirectory("jvhost-rings");
-        pool = MbufPool.create(null, 8192, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).open();
+        backend = PortUnderTest.open("jvhost-rings", 8192, false);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        port.close();
-        assertThat(pool.inUse(), equalTo(0));
-        pool.close();
-        Files.deleteIfExists(dir);
+        backend.close();
     }
 
     private static void writeDesc(GuestMemory m, VringLayout l, int i, long addr, int len, int flags, int next) {
@@ -78,12 +65,12 @@ class HostileRingsTest {
     @ValueSource(strings = {"self-loop", "chain-around-the-ring", "next-out-of-range", "outside-memory",
         "length-4GiB", "avail-index-jumps", "used-index-jumps"})
     void corruptTransmitRing(String corruption) throws Exception {
-        VhostDevice before = port.currentDevice();
-        try (VirtioNetFrontend front = VirtioNetFrontend.builder(port.socket()).queuePairs(1).iommu(IommuMode.OFF)
+        VhostDevice before = backend.port.currentDevice();
+        try (VirtioNetFrontend front = VirtioNetFrontend.builder(backend.port.socket()).queuePairs(1).iommu(IommuMode.OFF)
                 .open(); PacketBatch batch = PacketBatch.allocate(64)) {
-            assertThat(Traffic.pollUntil(10_000, () -> port.currentDevice() != null && port.currentDevice() != before),
+            assertThat(Traffic.pollUntil(10_000, () -> backend.port.currentDevice() != null && backend.port.currentDevice() != before),
                     equalTo(true));
-            VhostDevice d = port.currentDevice();
+            VhostDevice d = backend.port.currentDevice();
             GuestMemory m = front.memory();
             VringLayout tx = front.layout(1);
             long buf = tx.bufferGpa();
@@ -126,7 +113,7 @@ class HostileRingsTest {
             // the backend reads the corrupted ring: every call returns, never more than the room
             long dequeued = 0;
             for (int i = 0; i < 200; i++) {
-                int n = d.dequeue(0, pool, batch);
+                int n = d.dequeue(0, backend.pool, batch);
                 dequeued += n;
                 assertThat(n, lessThanOrEqualTo(64));
                 for (int k = 0; k < batch.count(); k++) {
@@ -138,7 +125,7 @@ class HostileRingsTest {
                     + d.vring(1).lastUsedIndex() + ", avail index " + d.vring(1).lastAvailIndex());
             // the receive side of the same device still works
             try (PacketBatch out = PacketBatch.allocate(4)) {
-                Traffic.fill(pool, out, 0, 64, 1500);
+                Traffic.fill(backend.pool, out, 0, 64, 1500);
                 assertThat(Traffic.pollUntil(5_000, () -> {
                     d.enqueue(0, out);
                     return out.isEmpty();
@@ -157,15 +144,15 @@ class HostileRingsTest {
             }
         }
         // and the next frontend is served as usual
-        VhostDevice old = port.currentDevice();
-        try (VirtioNetFrontend next = VirtioNetFrontend.builder(port.socket()).queuePairs(1).iommu(IommuMode.OFF).open();
+        VhostDevice old = backend.port.currentDevice();
+        try (VirtioNetFrontend next = VirtioNetFrontend.builder(backend.port.socket()).queuePairs(1).iommu(IommuMode.OFF).open();
                 PacketBatch batch = PacketBatch.allocate(8)) {
-            assertThat(Traffic.pollUntil(10_000, () -> port.currentDevice() != null && port.currentDevice() != old
-                    && port.currentDevice().isAlive()), equalTo(true));
+            assertThat(Traffic.pollUntil(10_000, () -> backend.port.currentDevice() != null && backend.port.currentDevice() != old
+                    && backend.port.currentDevice().isAlive()), equalTo(true));
             byte[] f = Traffic.content(9, 128);
             assertThat(next.send(0, f, 0, f.length), equalTo(true));
-            VhostDevice d = port.currentDevice();
-            assertThat(Traffic.pollUntil(5_000, () -> d.dequeue(0, pool, batch) > 0 || batch.count() > 0), equalTo(true));
+            VhostDevice d = backend.port.currentDevice();
+            assertThat(Traffic.pollUntil(5_000, () -> d.dequeue(0, backend.pool, batch) > 0 || batch.count() > 0), equalTo(true));
             assertThat(Traffic.mismatch(batch.packet(0), 9, 128), equalTo(null));
             batch.clear();
         }

@@ -9,23 +9,16 @@ import io.jvhost.frontend.VhostUserConnection;
 import io.jvhost.frontend.VhostUserException;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VringLayout;
-import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.IotlbType;
 import io.jvhost.protocol.VhostIotlbMsg;
-import io.jvhost.testing.EventLog;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostUserPort;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -54,31 +47,18 @@ class LiveIotlbAbuseTest {
     static final int WO = Access.WO.wire();
     static final int RW = Access.RW.wire();
 
-    static Path dir;
-    static VhostUserPort port;
-    static MbufPool pool;
-    static final List<String> EVENTS = new CopyOnWriteArrayList<>();
+    static PortUnderTest backend;
 
     @BeforeAll
     static void setUp() throws Exception {
-        SharedEal.get();
-        dir = Files.createTempDirectory("jvhost-live-iotlb");
-        pool = MbufPool.create(null, 8191, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new EventLog(EVENTS)).open();
+        backend = PortUnderTest.open("jvhost-live-iotlb", 8191, true);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        port.close();
-        assertThat(pool.inUse(), equalTo(0));
-        pool.close();
-        Files.deleteIfExists(dir);
+        backend.close();
     }
 
-    static List<String> eventsSince(int from) {
-        List<String> all = new ArrayList<>(EVENTS);
-        return all.subList(Math.min(from, all.size()), all.size());
-    }
 
     /** jvhost's side: dequeue from the guest, enqueue back, on its own thread. */
     static final class Loopback implements AutoCloseable {
@@ -97,7 +77,7 @@ class LiveIotlbAbuseTest {
             try (PacketBatch b = PacketBatch.allocate(32)) {
                 while (!stop) {
                     if (b.isEmpty()) {
-                        device.dequeue(0, pool, b);
+                        device.dequeue(0, backend.pool, b);
                     }
                     looped += device.enqueue(0, b);
                     LockSupport.parkNanos(20_000);
@@ -173,15 +153,12 @@ class LiveIotlbAbuseTest {
         "update-perm-0", "update-perm-0xff", "update-wrong-perm", "invalidate-size-0", "invalidate-wrapping",
         "invalidate-everything", "refused-update-without-reply-ack"})
     void badIotlbMessagesWhileTrafficFlows(String c) throws Exception {
-        int eventsBefore = EVENTS.size();
-        VhostDevice before = port.currentDevice();
+        int eventsBefore = backend.events.size();
+        VhostDevice before = backend.port.currentDevice();
         String outcome;
-        try (VirtioNetFrontend front = VirtioNetFrontend.builder(port.socket()).queuePairs(1).iommu(IommuMode.QEMU)
+        try (VirtioNetFrontend front = VirtioNetFrontend.builder(backend.port.socket()).queuePairs(1).iommu(IommuMode.QEMU)
                 .open()) {
-            assertThat(Traffic.pollUntil(10_000, () -> port.currentDevice() != null && port.currentDevice() != before
-                    && port.currentDevice().isAlive()), is(true));
-            VhostDevice d = port.currentDevice();
-            assertThat(Traffic.pollUntil(5_000, () -> eventsSince(eventsBefore).contains("new " + d.vid())), is(true));
+            VhostDevice d = backend.awaitNewDevice(before, eventsBefore);
             Guest g = new Guest(front);
             VhostUserConnection conn = front.connection();
             VringLayout rx = front.layout(0);
@@ -273,7 +250,7 @@ class LiveIotlbAbuseTest {
                 boolean flowed = g.exchange(8, 3_000);
                 if (c.equals("refused-update-without-reply-ack")) {
                     assertThat("the connection is closed and the device destroyed",
-                            Traffic.pollUntil(5_000, () -> eventsSince(eventsBefore).contains("destroy " + d.vid())),
+                            Traffic.pollUntil(5_000, () -> backend.eventsSince(eventsBefore).contains("destroy " + d.vid())),
                             is(true));
                     assertThat(d.isAlive(), is(false));
                     System.out.println("LIVE IOTLB " + c + ": sent " + g.sent + ", back " + g.received);
@@ -307,13 +284,13 @@ class LiveIotlbAbuseTest {
             assertThat(outcome, equalTo(expected(c)));
         }
         assertThat("destroyDevice for this frontend",
-                Traffic.pollUntil(5_000, () -> eventsSince(eventsBefore).stream().filter(e -> e.startsWith("destroy"))
+                Traffic.pollUntil(5_000, () -> backend.eventsSince(eventsBefore).stream().filter(e -> e.startsWith("destroy"))
                         .count() == 1), is(true));
-        List<String> events = eventsSince(eventsBefore);
+        List<String> events = backend.eventsSince(eventsBefore);
         assertThat(events.size(), equalTo(2));
         assertThat(events.get(0).startsWith("new "), is(true));
         assertThat(events.get(1), equalTo("destroy " + events.get(0).substring(4)));
-        assertThat("every mbuf back in the pool", Traffic.pollUntil(5_000, () -> pool.inUse() == 0), is(true));
+        assertThat("every mbuf back in the pool", Traffic.pollUntil(5_000, () -> backend.pool.inUse() == 0), is(true));
     }
 
     /** The frontend's userspace address of an IOVA of its own mappings (IOVA = GPA + 64 GiB). */

@@ -14,27 +14,19 @@ import io.jvhost.frontend.VhostUserConnection;
 import io.jvhost.frontend.VirtioNetFrontend;
 import io.jvhost.frontend.VirtualIommu;
 import io.jvhost.frontend.VringLayout;
-import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.IotlbType;
 import io.jvhost.protocol.VhostIotlbMsg;
-import io.jvhost.testing.EventLog;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.Translation;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostUserPort;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -74,25 +66,16 @@ class NoReadOutsideMappingsTest {
     /** Pages of region 1 the frontend touches: 0, 2, 4, 5, 6, 7, 8. */
     static final int TOUCHED_IN_REGION_1 = 7;
 
-    static Path dir;
-    static VhostUserPort port;
-    static MbufPool pool;
-    static final List<String> EVENTS = new CopyOnWriteArrayList<>();
+    static PortUnderTest backend;
 
     @BeforeAll
     static void setUp() throws Exception {
-        SharedEal.get();
-        dir = Files.createTempDirectory("jvhost-noread");
-        pool = MbufPool.create(null, 4096, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).iommu(true).listener(new EventLog(EVENTS)).open();
+        backend = PortUnderTest.open("jvhost-noread", 4096, true);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        port.close();
-        assertThat(pool.inUse(), equalTo(0));
-        pool.close();
-        Files.deleteIfExists(dir);
+        backend.close();
     }
 
     /** A frontend whose memory has the layout of the class comment, and the device it made. */
@@ -107,16 +90,11 @@ class NoReadOutsideMappingsTest {
         final long r3;
 
         Guest() throws Exception {
-            int eventsBefore = EVENTS.size();
-            VhostDevice before = port.currentDevice();
-            front = VirtioNetFrontend.builder(port.socket()).queuePairs(1).iommu(IommuMode.QEMU).ringSize(64)
+            int eventsBefore = backend.events.size();
+            VhostDevice before = backend.port.currentDevice();
+            front = VirtioNetFrontend.builder(backend.port.socket()).queuePairs(1).iommu(IommuMode.QEMU).ringSize(64)
                     .maxFrameSize(2048).regionSize(2L << 20).memorySize(8L << 20).open();
-            assertThat(Traffic.pollUntil(10_000, () -> port.currentDevice() != null && port.currentDevice() != before
-                    && port.currentDevice().isAlive()), is(true));
-            device = port.currentDevice();
-            assertThat(Traffic.pollUntil(5_000, () -> eventsSince(eventsBefore).contains("new " + device.vid())),
-                    is(true));
-            assertThat("one newDevice for this frontend", eventsSince(eventsBefore), contains("new " + device.vid()));
+            device = backend.awaitNewDevice(before, eventsBefore);
             mem = front.memory();
             conn = front.connection();
             tx = front.layout(1);
@@ -147,7 +125,7 @@ class NoReadOutsideMappingsTest {
             byte[] f = Traffic.content(77, 300);
             assertThat(front.send(0, f, 0, f.length), is(true));
             try (PacketBatch b = PacketBatch.allocate(4)) {
-                assertThat(Traffic.pollUntil(5_000, () -> device.dequeue(0, pool, b) > 0 || b.count() > 0), is(true));
+                assertThat(Traffic.pollUntil(5_000, () -> device.dequeue(0, backend.pool, b) > 0 || b.count() > 0), is(true));
                 assertThat(Traffic.mismatch(b.packet(0), 77, 300), equalTo(null));
                 b.clear();
             }
@@ -215,25 +193,13 @@ class NoReadOutsideMappingsTest {
 
         /** Dequeues for {@code millis}, returning the bytes of every packet that came. */
         List<byte[]> dequeueFor(long millis) {
-            List<byte[]> got = new ArrayList<>();
-            try (PacketBatch b = PacketBatch.allocate(32)) {
-                long end = System.nanoTime() + millis * 1_000_000;
-                while (System.nanoTime() < end) {
-                    device.dequeue(0, pool, b);
-                    for (int k = 0; k < b.count(); k++) {
-                        got.add(b.packet(k).toByteArray());
-                    }
-                    b.clear();
-                    LockSupport.parkNanos(200_000);
-                }
-            }
-            return got;
+            return backend.dequeueFor(device, millis);
         }
 
         /** The receive side of the same device still works. */
         void assertReceiveWorks() {
             try (PacketBatch out = PacketBatch.allocate(2)) {
-                Traffic.fill(pool, out, 5, 1000);
+                Traffic.fill(backend.pool, out, 5, 1000);
                 assertThat(Traffic.pollUntil(5_000, () -> {
                     device.enqueue(0, out);
                     return out.isEmpty();
@@ -248,18 +214,14 @@ class NoReadOutsideMappingsTest {
         @Override
         public void close() {
             int vid = device.vid();
-            int from = EVENTS.size();
+            int from = backend.events.size();
             front.close();
             assertThat("destroyDevice for this frontend",
-                    Traffic.pollUntil(5_000, () -> eventsSince(from).contains("destroy " + vid)), is(true));
+                    Traffic.pollUntil(5_000, () -> backend.eventsSince(from).contains("destroy " + vid)), is(true));
             assertThat(device.isAlive(), is(false));
         }
     }
 
-    static List<String> eventsSince(int from) {
-        List<String> all = new ArrayList<>(EVENTS);
-        return all.subList(Math.min(from, all.size()), all.size());
-    }
 
     static byte[] desc(long addr, int len, int flags, int next) {
         return ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN).putLong(addr).putInt(len).putShort((short) flags)

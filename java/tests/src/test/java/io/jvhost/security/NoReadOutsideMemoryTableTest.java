@@ -6,17 +6,13 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.is;
 
-import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.protocol.FrontendRequest;
 import io.jvhost.protocol.Message;
 import io.jvhost.protocol.MessageHeader;
-import io.jvhost.testing.EventLog;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.TmpfsPages;
 import io.jvhost.testing.Traffic;
 import io.jvhost.vhost.VhostDevice;
-import io.jvhost.vhost.VhostUserPort;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,10 +23,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -72,31 +65,18 @@ class NoReadOutsideMemoryTableTest {
     /** Allocated pages of the file: all but the holes 0 and 18. */
     static final long TOUCHED = FILE_PAGES - 2;
 
-    static Path dir;
-    static VhostUserPort port;
-    static MbufPool pool;
-    static final List<String> EVENTS = new CopyOnWriteArrayList<>();
+    static PortUnderTest backend;
 
     @BeforeAll
     static void setUp() throws Exception {
-        SharedEal.get();
-        dir = Files.createTempDirectory("jvhost-noread-off");
-        pool = MbufPool.create(null, 4096, 256, MbufPool.DEFAULT_DATA_ROOM);
-        port = VhostUserPort.builder(dir.resolve("s")).listener(new EventLog(EVENTS)).open();
+        backend = PortUnderTest.open("jvhost-noread-off", 4096, false);
     }
 
     @AfterAll
     static void tearDown() throws Exception {
-        port.close();
-        assertThat(pool.inUse(), equalTo(0));
-        pool.close();
-        Files.deleteIfExists(dir);
+        backend.close();
     }
 
-    static List<String> eventsSince(int from) {
-        List<String> all = new ArrayList<>(EVENTS);
-        return all.subList(Math.min(from, all.size()), all.size());
-    }
 
     /** Region page {@code p}'s GPA. */
     static long gpa(int p) {
@@ -145,10 +125,10 @@ class NoReadOutsideMemoryTableTest {
             canary(19 * PAGE, PAGE);
             assertThat(TmpfsPages.allocatedPages(fd), equalTo(TOUCHED));
 
-            int eventsBefore = EVENTS.size();
-            VhostDevice before = port.currentDevice();
+            int eventsBefore = backend.events.size();
+            VhostDevice before = backend.port.currentDevice();
             socket = AFUNIXSocket.newInstance();
-            socket.connect(AFUNIXSocketAddress.of(port.socket()));
+            socket.connect(AFUNIXSocketAddress.of(backend.port.socket()));
             socket.setSoTimeout(2000);
             out = socket.getOutputStream();
             in = socket.getInputStream();
@@ -167,12 +147,7 @@ class NoReadOutsideMemoryTableTest {
                 send(FrontendRequest.SET_VRING_CALL.code(), u64(v | FrontendRequest.VRING_NOFD_MASK));
                 send(FrontendRequest.SET_VRING_KICK.code(), u64(v | FrontendRequest.VRING_NOFD_MASK));
             }
-            assertThat("jvhost saw the raw frontend's device", Traffic.pollUntil(10_000, () -> port.currentDevice() != null
-                    && port.currentDevice() != before && port.currentDevice().isAlive()), is(true));
-            device = port.currentDevice();
-            assertThat(Traffic.pollUntil(5_000, () -> eventsSince(eventsBefore).contains("new " + device.vid())),
-                    is(true));
-            assertThat(eventsSince(eventsBefore), contains("new " + device.vid()));
+            device = backend.awaitNewDevice(before, eventsBefore);
             // an ordinary frame first: this connection works, byte-exact
             writeDesc(0, gpa(6) + 10, 500, 0, 0);
             publish(0);
@@ -214,28 +189,16 @@ class NoReadOutsideMemoryTableTest {
         }
 
         List<byte[]> dequeueFor(long millis) {
-            List<byte[]> got = new ArrayList<>();
-            try (PacketBatch b = PacketBatch.allocate(32)) {
-                long end = System.nanoTime() + millis * 1_000_000;
-                while (System.nanoTime() < end) {
-                    device.dequeue(0, pool, b);
-                    for (int k = 0; k < b.count(); k++) {
-                        got.add(b.packet(k).toByteArray());
-                    }
-                    b.clear();
-                    LockSupport.parkNanos(200_000);
-                }
-            }
-            return got;
+            return backend.dequeueFor(device, millis);
         }
 
         @Override
         public void close() throws IOException {
-            int from = EVENTS.size();
+            int from = backend.events.size();
             socket.close();
             file.close();
             assertThat("destroyDevice for the raw frontend",
-                    Traffic.pollUntil(5_000, () -> eventsSince(from).contains("destroy " + device.vid())), is(true));
+                    Traffic.pollUntil(5_000, () -> backend.eventsSince(from).contains("destroy " + device.vid())), is(true));
         }
     }
 
