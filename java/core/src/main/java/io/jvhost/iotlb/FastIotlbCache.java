@@ -88,10 +88,7 @@ public final class FastIotlbCache extends ModelIotlb {
      */
     public FastIotlbCache(int poolSize, EvictionPolicy eviction, BackendChannel channel) {
         super(channel);
-        if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
-            throw new IllegalArgumentException("poolSize must be 1.." + MAX_POOL_SIZE + ", not " + poolSize);
-        }
-        this.poolSize = poolSize;
+        this.poolSize = checkPoolSize(poolSize);
         this.eviction = Objects.requireNonNull(eviction, "eviction");
         startKey = new long[poolSize];
         endKey = new long[poolSize];

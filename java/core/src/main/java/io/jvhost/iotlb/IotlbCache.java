@@ -55,10 +55,7 @@ public final class IotlbCache extends ModelIotlb {
      */
     public IotlbCache(int poolSize, LongSupplier rand, BackendChannel channel) {
         super(channel);
-        if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
-            throw new IllegalArgumentException("poolSize must be 1.." + MAX_POOL_SIZE + ", not " + poolSize);
-        }
-        this.poolSize = poolSize;
+        this.poolSize = checkPoolSize(poolSize);
         this.rand = Objects.requireNonNull(rand, "rand");
         for (int i = 0; i < poolSize; i++) {
             free.add(new Node());

@@ -18,6 +18,14 @@ abstract class ModelIotlb implements Iotlb {
         this.channel = Objects.requireNonNull(channel, "channel");
     }
 
+    /** @return {@code poolSize}, if the engines can have a pool of that size */
+    static int checkPoolSize(int poolSize) {
+        if (poolSize < 1 || poolSize > MAX_POOL_SIZE) {
+            throw new IllegalArgumentException("poolSize must be 1.." + MAX_POOL_SIZE + ", not " + poolSize);
+        }
+        return poolSize;
+    }
+
     @Override
     public final long iovaToVva(long iova, long[] size, Access perm) {
         Access.requireSome(perm);
