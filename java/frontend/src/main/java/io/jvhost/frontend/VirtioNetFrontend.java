@@ -1,6 +1,5 @@
 package io.jvhost.frontend;
 
-import io.jvhost.protocol.Access;
 import io.jvhost.protocol.ProtocolFeature;
 import io.jvhost.protocol.VirtioFeature;
 import java.lang.System.Logger;
@@ -231,27 +230,11 @@ public final class VirtioNetFrontend implements AutoCloseable {
     public record RxBuffer(long deviceAddr, long gpa, int length) {
     }
 
-    private static final class TxQueue {
-        SplitVirtqueue vq;
-        long[] slotGpa;
-        int[] free;
-        int freeTop;
-        VringLayout layout;
-    }
-
-    private static final class RxQueue {
-        SplitVirtqueue vq;
-        long[] descGpa;
-        int[] descLen;
-        int chainLen;
-        int heads;
-        VringLayout layout;
-    }
-
     private final Builder cfg;
     private final GuestMemory memory;
     private final VirtualIommu iommu;
     private final VhostUserConnection conn;
+    private final DeviceAddresses addresses;
     private final TxQueue[] tx;
     private final RxQueue[] rx;
     private final long features;
@@ -280,6 +263,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
         this.memory = mem;
         this.iommu = b.iommu.enabled() ? new VirtualIommu(mem, b.granule) : null;
+        this.addresses = new DeviceAddresses(mem, iommu, b.iovaOffset);
         this.tx = new TxQueue[b.queuePairs];
         this.rx = new RxQueue[b.queuePairs];
         this.notifiers = new VringNotifier[b.notifications ? 2 * b.queuePairs : 0];
@@ -293,8 +277,8 @@ public final class VirtioNetFrontend implements AutoCloseable {
                 }
             }
             for (int q = 0; q < b.queuePairs; q++) {
-                rx[q] = buildRx(2 * q);
-                tx[q] = buildTx(2 * q + 1);
+                rx[q] = new RxQueue(mem, addresses, 2 * q, b.ringSize, b.mergeable, b.rxBufferSize, b.maxFrameSize);
+                tx[q] = new TxQueue(mem, addresses, 2 * q + 1, b.ringSize, txSlotSize);
             }
             c = b.listen ? VhostUserConnection.accept(b.socket, b.timeout) : VhostUserConnection.connect(b.socket, b.timeout);
             long[] negotiated = negotiate(c);
@@ -321,115 +305,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     }
 
     private static int roundPage(long n) {
-        return (int) ((n + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE * GuestMemory.PAGE_SIZE);
-    }
-
-    /** Device address of a buffer GPA: IOVA with the IOMMU, else the GPA itself. */
-    private long dev(long gpa) {
-        return iommu != null ? gpa + cfg.iovaOffset : gpa;
-    }
-
-    /** Address of a ring for SET_VRING_ADDR: IOVA with the IOMMU, else the userspace address. */
-    private long ringAddr(long gpa) {
-        return iommu != null ? gpa + cfg.iovaOffset : memory.userAddr(gpa);
-    }
-
-    private void mapRings(SplitVirtqueue vq) {
-        if (iommu != null) {
-            iommu.map(dev(vq.descGpa), vq.descGpa, roundPage(vq.descBytes()), Access.RW);
-            iommu.map(dev(vq.availGpa), vq.availGpa, roundPage(vq.availBytes()), Access.RW);
-            iommu.map(dev(vq.usedGpa), vq.usedGpa, roundPage(vq.usedBytes()), Access.RW);
-        }
-    }
-
-    private TxQueue buildTx(int index) {
-        TxQueue t = new TxQueue();
-        int n = cfg.ringSize;
-        t.vq = new SplitVirtqueue(memory, index, n);
-        mapRings(t.vq);
-        t.slotGpa = new long[n];
-        t.free = new int[n];
-        long lo = Long.MAX_VALUE;
-        long hi = 0;
-        for (int i = 0; i < n; i++) {
-            long gpa = memory.allocate(txSlotSize, GuestMemory.PAGE_SIZE);
-            t.slotGpa[i] = gpa;
-            if (iommu != null) {
-                iommu.map(dev(gpa), gpa, txSlotSize, Access.RO);
-            }
-            t.vq.setDesc(i, dev(gpa), 0, 0, 0);
-            t.free[t.freeTop++] = n - 1 - i;
-            lo = Math.min(lo, gpa);
-            hi = Math.max(hi, gpa + txSlotSize);
-        }
-        t.layout = layout(t.vq, lo, hi);
-        return t;
-    }
-
-    private RxQueue buildRx(int index) {
-        RxQueue r = new RxQueue();
-        int n = cfg.ringSize;
-        r.vq = new SplitVirtqueue(memory, index, n);
-        mapRings(r.vq);
-        r.descGpa = new long[n];
-        r.descLen = new int[n];
-        long lo = Long.MAX_VALUE;
-        long hi = 0;
-        if (cfg.mergeable) {
-            r.chainLen = 1;
-            int size = cfg.rxBufferSize;
-            int perBlock = Math.max(1, GuestMemory.PAGE_SIZE / size);
-            int block = Math.max(size, GuestMemory.PAGE_SIZE);
-            for (int i = 0; i < n; i += perBlock) {
-                long gpa = memory.allocate(block, GuestMemory.PAGE_SIZE);
-                if (iommu != null) {
-                    iommu.map(dev(gpa), gpa, block, Access.RW);
-                }
-                for (int k = 0; k < perBlock && i + k < n; k++) {
-                    r.descGpa[i + k] = gpa + (long) k * size;
-                    r.descLen[i + k] = size;
-                    r.vq.setDesc(i + k, dev(r.descGpa[i + k]), size, SplitVirtqueue.DESC_F_WRITE, 0);
-                }
-                lo = Math.min(lo, gpa);
-                hi = Math.max(hi, gpa + block);
-            }
-            r.heads = n;
-        } else {
-            int page = GuestMemory.PAGE_SIZE;
-            r.chainLen = (NET_HDR_SIZE + cfg.maxFrameSize + page - 1) / page;
-            r.heads = n / r.chainLen;
-            if (r.heads == 0) {
-                throw new IllegalArgumentException("ring size " + n + " cannot hold one receive chain of " + r.chainLen
-                        + " descriptors; raise ringSize or lower maxFrameSize");
-            }
-            for (int h = 0; h < r.heads; h++) {
-                long gpa = memory.allocate((long) r.chainLen * page, page);
-                if (iommu != null) {
-                    iommu.map(dev(gpa), gpa, (long) r.chainLen * page, Access.RW);
-                }
-                for (int k = 0; k < r.chainLen; k++) {
-                    int id = h * r.chainLen + k;
-                    r.descGpa[id] = gpa + (long) k * page;
-                    r.descLen[id] = page;
-                    boolean last = k == r.chainLen - 1;
-                    r.vq.setDesc(id, dev(r.descGpa[id]), page,
-                            SplitVirtqueue.DESC_F_WRITE | (last ? 0 : SplitVirtqueue.DESC_F_NEXT), last ? 0 : id + 1);
-                }
-                lo = Math.min(lo, gpa);
-                hi = Math.max(hi, gpa + (long) r.chainLen * page);
-            }
-        }
-        for (int h = 0; h < r.heads; h++) {
-            r.vq.addAvail(h * r.chainLen);
-        }
-        r.vq.publish();
-        r.layout = layout(r.vq, lo, hi);
-        return r;
-    }
-
-    private VringLayout layout(SplitVirtqueue vq, long lo, long hi) {
-        return new VringLayout(vq.index, vq.size, ringAddr(vq.descGpa), ringAddr(vq.availGpa), ringAddr(vq.usedGpa),
-                vq.descGpa, vq.availGpa, vq.usedGpa, dev(lo), lo, hi - lo);
+        return DeviceAddresses.roundPage(n);
     }
 
     private long[] negotiate(VhostUserConnection c) throws VhostUserException {
@@ -506,7 +382,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         for (SplitVirtqueue vq : all) {
             conn.setVringNum(vq.index, vq.size);
             conn.setVringBase(vq.index, 0);
-            conn.setVringAddr(vq.index, ringAddr(vq.descGpa), ringAddr(vq.usedGpa), ringAddr(vq.availGpa));
+            conn.setVringAddr(vq.index, addresses.ring(vq.descGpa), addresses.ring(vq.usedGpa), addresses.ring(vq.availGpa));
             VringNotifier n = notifiers.length > 0 ? notifiers[vq.index] : null;
             try {
                 conn.setVringKick(vq.index, n == null ? null : n.kickFd());
@@ -519,7 +395,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
         if (cfg.iommu == IommuMode.QEMU) {
             for (SplitVirtqueue vq : all) {
-                iommu.update(dev(vq.usedGpa), roundPage(vq.usedBytes()), IotlbLog.Cause.PRESEND_USED_RING);
+                iommu.update(addresses.dev(vq.usedGpa), roundPage(vq.usedBytes()), IotlbLog.Cause.PRESEND_USED_RING);
             }
         } else if (cfg.iommu == IommuMode.EAGER) {
             iommu.updateAll();
@@ -623,7 +499,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         if (id < 0) {
             return false;
         }
-        long gpa = tx[q].slotGpa[id];
+        long gpa = tx[q].slotGpa(id);
         memory.bufferOf(gpa, NET_HDR_SIZE + len).put(memory.offsetOf(gpa) + NET_HDR_SIZE, frame, off, len);
         txPublish(q, id, len);
         return true;
@@ -643,7 +519,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         if (id < 0) {
             return false;
         }
-        long gpa = tx[q].slotGpa[id];
+        long gpa = tx[q].slotGpa(id);
         memory.bufferOf(gpa, NET_HDR_SIZE + len).put(memory.offsetOf(gpa) + NET_HDR_SIZE, frame, frame.position(), len);
         txPublish(q, id, len);
         return true;
@@ -655,42 +531,11 @@ public final class VirtioNetFrontend implements AutoCloseable {
         if (len < 1 || len > cfg.maxFrameSize) {
             throw new IllegalArgumentException("frame length " + len + " outside 1.." + cfg.maxFrameSize);
         }
-        TxQueue t = tx[q];
-        reclaim(t);
-        if (t.freeTop == 0) {
-            return -1;
-        }
-        int id = t.free[--t.freeTop];
-        long gpa = t.slotGpa[id];
-        ByteBuffer b = memory.bufferOf(gpa, NET_HDR_SIZE);
-        int o = memory.offsetOf(gpa);
-        b.putLong(o, 0);
-        b.putInt(o + 8, 0);
-        return id;
+        return tx[q].take();
     }
 
     private void txPublish(int q, int id, int len) {
-        SplitVirtqueue vq = tx[q].vq;
-        vq.setDescLen(id, NET_HDR_SIZE + len);
-        vq.addAvail(id);
-        vq.publish();
-        if (notifiers.length > 0 && (vq.usedFlags() & 1) == 0) {
-            notifiers[vq.index].kick();
-        }
-    }
-
-    private int reclaim(TxQueue t) {
-        SplitVirtqueue vq = t.vq;
-        int n = vq.usedPending();
-        for (int k = 0; k < n; k++) {
-            int id = vq.usedId(k);
-            if (id < 0 || id >= vq.size) {
-                throw new IllegalStateException("backend returned used id " + id + " on vring " + vq.index);
-            }
-            t.free[t.freeTop++] = id;
-        }
-        vq.consumeUsed(n);
-        return n;
+        tx[q].publish(id, len, notifiers.length > 0 ? notifiers[tx[q].vq.index] : null);
     }
 
     /**
@@ -700,8 +545,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     public int txInFlight(int q) {
         checkOpen();
         checkQueue(q);
-        reclaim(tx[q]);
-        return cfg.ringSize - tx[q].freeTop;
+        return tx[q].inFlight();
     }
 
     /**
@@ -721,7 +565,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         if (dst.remaining() < len) {
             throw new IllegalArgumentException("frame of " + len + " bytes does not fit in " + dst.remaining());
         }
-        rxCopy(q, dst, null, 0);
+        rx[q].take(dst, null, 0);
         return len;
     }
 
@@ -742,7 +586,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         if (dst.length < len) {
             throw new IllegalArgumentException("frame of " + len + " bytes does not fit in " + dst.length);
         }
-        rxCopy(q, null, dst, 0);
+        rx[q].take(null, dst, 0);
         return len;
     }
 
@@ -750,79 +594,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     private int rxPeek(int q) {
         checkOpen();
         checkQueue(q);
-        RxQueue r = rx[q];
-        SplitVirtqueue vq = r.vq;
-        int pending = vq.usedPending();
-        if (pending == 0) {
-            return -1;
-        }
-        int id0 = checkedId(r, vq.usedId(0));
-        int nbufs = 1;
-        if (cfg.mergeable) {
-            long g = r.descGpa[id0];
-            nbufs = Short.toUnsignedInt(memory.bufferOf(g, NET_HDR_SIZE).getShort(memory.offsetOf(g) + 10));
-            if (nbufs < 1 || nbufs > r.heads) {
-                throw new IllegalStateException("backend wrote num_buffers=" + nbufs + " on vring " + vq.index);
-            }
-            if (pending < nbufs) {
-                return -1;
-            }
-        }
-        long total = 0;
-        for (int k = 0; k < nbufs; k++) {
-            int id = checkedId(r, vq.usedId(k));
-            int len = vq.usedLen(k);
-            int cap = r.descLen[id] * r.chainLen;
-            if (len < 0 || len > cap || (k == 0 && len < NET_HDR_SIZE)) {
-                throw new IllegalStateException("backend returned used len " + len + " for a buffer of " + cap
-                        + " bytes on vring " + vq.index);
-            }
-            total += len;
-        }
-        return (int) (total - NET_HDR_SIZE);
-    }
-
-    private int checkedId(RxQueue r, int id) {
-        if (id < 0 || id >= r.vq.size || id % r.chainLen != 0) {
-            throw new IllegalStateException("backend returned used id " + id + " on vring " + r.vq.index);
-        }
-        return id;
-    }
-
-    private void rxCopy(int q, ByteBuffer dstBuf, byte[] dstArr, int dstOff) {
-        RxQueue r = rx[q];
-        SplitVirtqueue vq = r.vq;
-        int nbufs = 1;
-        if (cfg.mergeable) {
-            long g = r.descGpa[vq.usedId(0)];
-            nbufs = Short.toUnsignedInt(memory.bufferOf(g, NET_HDR_SIZE).getShort(memory.offsetOf(g) + 10));
-        }
-        int out = dstOff;
-        for (int k = 0; k < nbufs; k++) {
-            int head = vq.usedId(k);
-            int left = vq.usedLen(k);
-            int skip = k == 0 ? NET_HDR_SIZE : 0;
-            for (int d = 0; d < r.chainLen && left > 0; d++) {
-                int id = head + d;
-                int n = Math.min(left, r.descLen[id]);
-                long g = r.descGpa[id] + skip;
-                int copy = n - skip;
-                ByteBuffer src = memory.bufferOf(g, copy);
-                int so = memory.offsetOf(g);
-                if (dstBuf != null) {
-                    dstBuf.put(dstBuf.position(), src, so, copy);
-                    dstBuf.position(dstBuf.position() + copy);
-                } else {
-                    src.get(so, dstArr, out, copy);
-                    out += copy;
-                }
-                left -= n;
-                skip = 0;
-            }
-            vq.addAvail(head);
-        }
-        vq.consumeUsed(nbufs);
-        vq.publish();
+        return rx[q].peek();
     }
 
     /**
@@ -872,11 +644,8 @@ public final class VirtioNetFrontend implements AutoCloseable {
         checkOpen();
         checkQueue(q);
         RxQueue r = rx[q];
-        int head = r.vq.availEntry(r.vq.lastUsed() + r.vq.usedPending());
-        if (cfg.mergeable) {
-            head = r.vq.availEntry(r.vq.lastUsed() + r.vq.usedPending());
-        }
-        return new RxBuffer(dev(r.descGpa[head]), r.descGpa[head], r.descLen[head]);
+        int head = r.nextHead();
+        return new RxBuffer(addresses.dev(r.descGpa(head)), r.descGpa(head), r.descLen(head));
     }
 
     // --- inspection for tests (package-private) ---
@@ -903,22 +672,22 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     /** Device address of transmit slot {@code id} of queue pair {@code q}. */
     long txSlotAddr(int q, int id) {
-        return dev(tx[q].slotGpa[id]);
+        return addresses.dev(tx[q].slotGpa(id));
     }
 
     /** Device addresses of the descriptors of the receive buffer (chain) with head {@code id}. */
     long[] rxBufferAddrs(int q, int head) {
         RxQueue r = rx[q];
-        long[] out = new long[r.chainLen];
-        for (int k = 0; k < r.chainLen; k++) {
-            out[k] = dev(r.descGpa[head + k]);
+        long[] out = new long[r.chainLen()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = addresses.dev(r.descGpa(head + k));
         }
         return out;
     }
 
     /** Bytes of each receive descriptor of queue pair {@code q}. */
     int rxDescLen(int q) {
-        return rx[q].descLen[0];
+        return rx[q].descLen(0);
     }
 
     /**
