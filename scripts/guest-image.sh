@@ -14,12 +14,15 @@
 #   jvhost.ip=10.0.0.2/24      eth0's address
 #   jvhost.peer=10.0.0.1       where the pings go; its neighbour entry is static (no ARP on the wire)
 #   jvhost.peermac=02:00:00:00:00:01
-#   jvhost.count=50            pings (ICMP echo requests) to send
+#   jvhost.count=50            pings (ICMP echo requests) to send, per pinger
+#   jvhost.pingers=1           pingers, pinger i pinned to CPU i (with -smp 2 and two queue pairs
+#                              virtio-net maps CPU i to TX queue i, so both queues carry frames)
 #   jvhost.interval=0.05       seconds between them
 #   jvhost.settle=1            seconds to wait after the last ping before reading the counters
 #   jvhost.arp=1               also send one ARP request for jvhost.arpip (default: the peer's .254)
 # The console line is:
-#   JVHOST-GUEST iface=eth0 tx_packets=N rx_packets=N tx_bytes=N rx_bytes=N rx_dropped=N queues=N
+#   JVHOST-GUEST iface=eth0 tx_packets=N rx_packets=N tx_bytes=N rx_bytes=N rx_dropped=N queues=N features=0101...
+# (features: the virtio feature bits the driver negotiated, bit 0 first, from the device's sysfs file)
 # and, when eth0 never appears, "JVHOST-GUEST error=...". Boot with ipv6.disable=1 so that the
 # kernel sends nothing on its own (router solicitations, MLD) and tx_packets is exactly what
 # /init sent.
@@ -102,13 +105,14 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m.ko || echo "JVHOST-GUEST warning=insmod-$m-failed"; done
 
-ip=10.0.0.2/24; peer=10.0.0.1; peermac=02:00:00:00:00:01; count=50; interval=0.05; settle=1; arp=0; arpip=""
+ip=10.0.0.2/24; peer=10.0.0.1; peermac=02:00:00:00:00:01; count=50; pingers=1; interval=0.05; settle=1; arp=0; arpip=""
 for a in $(cat /proc/cmdline); do
     case "$a" in
         jvhost.ip=*) ip=${a#*=} ;;
         jvhost.peer=*) peer=${a#*=} ;;
         jvhost.peermac=*) peermac=${a#*=} ;;
         jvhost.count=*) count=${a#*=} ;;
+        jvhost.pingers=*) pingers=${a#*=} ;;
         jvhost.interval=*) interval=${a#*=} ;;
         jvhost.settle=*) settle=${a#*=} ;;
         jvhost.arp=*) arp=${a#*=} ;;
@@ -133,10 +137,15 @@ if [ "$arp" = 1 ]; then
     [ -n "$arpip" ] || arpip=${peer%.*}.254
     arping -c 1 -w 1 -I eth0 "$arpip" >/dev/null 2>&1
 fi
-ping -c "$count" -i "$interval" -W 1 -q "$peer" >/dev/null 2>&1
+i=0
+while [ $i -lt "$pingers" ]; do
+    taskset -c $i ping -c "$count" -i "$interval" -W 1 -q "$peer" >/dev/null 2>&1 &
+    i=$((i + 1))
+done
+wait
 sleep "$settle"
 s=/sys/class/net/eth0/statistics
-echo "JVHOST-GUEST iface=eth0 tx_packets=$(cat $s/tx_packets) rx_packets=$(cat $s/rx_packets) tx_bytes=$(cat $s/tx_bytes) rx_bytes=$(cat $s/rx_bytes) rx_dropped=$(cat $s/rx_dropped) queues=$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)"
+echo "JVHOST-GUEST iface=eth0 tx_packets=$(cat $s/tx_packets) rx_packets=$(cat $s/rx_packets) tx_bytes=$(cat $s/tx_bytes) rx_bytes=$(cat $s/rx_bytes) rx_dropped=$(cat $s/rx_dropped) queues=$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l) features=$(cat /sys/class/net/eth0/device/features)"
 poweroff -f
 EOF
 chmod 755 "$root/init"
