@@ -19,6 +19,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -142,10 +144,82 @@ class QemuGuestTest {
         run(new Scenario("sink", true, false, 1));
     }
 
+    /**
+     * The README's QEMU block ("With QEMU and a vIOMMU"), run as written but for the paths: the
+     * serve line's options, QEMU's whole command line. Loopback with intel-iommu in strict mode.
+     */
     @Test
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
-    void iommuStrictLoopback() throws Exception {
-        run(new Scenario("loopback", true, false, 1));
+    void readmeQemuCommandWithIommu() throws Exception {
+        String readme = Files.readString(TOP.resolve("README.md"), StandardCharsets.UTF_8);
+        Matcher block = Pattern.compile("\\*\\*With QEMU and a vIOMMU\\*\\*.*?```sh\\n(.*?)```", Pattern.DOTALL)
+                .matcher(readme);
+        assertThat("README.md has the QEMU block", block.find(), equalTo(true));
+        List<String> serveArgs = null;
+        List<String> qemuArgs = null;
+        for (String line : block.group(1).replace("\\\n", " ").split("\n")) {
+            List<String> words = shellWords(line);
+            if (words.size() > 2 && words.get(0).equals("scripts/jvhost") && words.get(1).equals("serve")) {
+                serveArgs = new ArrayList<>(words.subList(1, words.size()));
+                serveArgs.remove("&");
+            } else if (!words.isEmpty() && words.get(0).equals("qemu-system-x86_64")) {
+                qemuArgs = words;
+            }
+        }
+        assertThat("a serve line in the README's QEMU block", serveArgs != null, equalTo(true));
+        assertThat("a qemu line in the README's QEMU block", qemuArgs != null, equalTo(true));
+        List<String> serve = serveArgs;
+        List<String> vm = qemuArgs;
+        run(new Scenario("loopback", true, false, 1),
+                socket -> serve.stream().map(w -> w.replace("/tmp/vhost0.sock", socket.toString())).toList(),
+                (socket, console) -> {
+                    List<String> cmd = new ArrayList<>();
+                    for (int i = 0; i < vm.size(); i++) {
+                        String w = vm.get(i).replace("/tmp/vhost0.sock", socket.toString())
+                                .replace("$kernel", kernel.toString()).replace("$initrd", initrd.toString());
+                        if (i == 0) {
+                            w = qemu;
+                        } else if (w.equals("stdio") && vm.get(i - 1).equals("-serial")) {
+                            w = "file:" + console;
+                        }
+                        cmd.add(w);
+                    }
+                    return cmd;
+                });
+    }
+
+    /** Words of a shell line: blanks split, single and double quotes group, a # word starts a comment. */
+    static List<String> shellWords(String line) {
+        List<String> words = new ArrayList<>();
+        StringBuilder w = null;
+        char quote = 0;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quote != 0) {
+                if (c == quote) {
+                    quote = 0;
+                } else {
+                    w.append(c);
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                w = w == null ? new StringBuilder() : w;
+            } else if (Character.isWhitespace(c)) {
+                if (w != null) {
+                    words.add(w.toString());
+                    w = null;
+                }
+            } else if (c == '#' && w == null) {
+                break;
+            } else {
+                w = w == null ? new StringBuilder() : w;
+                w.append(c);
+            }
+        }
+        if (w != null) {
+            words.add(w.toString());
+        }
+        return words;
     }
 
     /** Packed ring without an IOMMU (with one, DPDK 22.11 itself loses the guest's frames: docs/guests.md). */
@@ -187,20 +261,10 @@ class QemuGuestTest {
         return cmd;
     }
 
-    static List<String> serveCommand(Scenario s, Path socket) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        String logging = System.getProperty("java.util.logging.config.file");
-        if (logging != null) {
-            cmd.add("-Djava.util.logging.config.file=" + logging);
-        }
-        String library = System.getProperty("jvhost.library.path");
-        if (library != null && !library.isEmpty()) {
-            cmd.add("-Djvhost.library.path=" + library);
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvhost.cli.Main",
-                "serve", "--socket", socket.toString(), "--mode", s.mode(), "--queues", Integer.toString(s.queuePairs()),
-                "--stats-period", "0"));
+    /** serve's options for a scenario. */
+    static List<String> serveArgs(Scenario s, Path socket) {
+        List<String> cmd = new ArrayList<>(List.of("serve", "--socket", socket.toString(), "--mode", s.mode(),
+                "--queues", Integer.toString(s.queuePairs()), "--stats-period", "0"));
         if (s.iommu()) {
             cmd.add("--iommu");
             // Each fresh guest receive buffer misses in the IOTLB on its first use; under TCG on a busy
@@ -211,7 +275,30 @@ class QemuGuestTest {
         return cmd;
     }
 
+    /** {@code jvhost serve ARGS}: io.jvhost.cli.Main in a JVM of its own with the test class path. */
+    static List<String> jvhostCommand(List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String logging = System.getProperty("java.util.logging.config.file");
+        if (logging != null) {
+            cmd.add("-Djava.util.logging.config.file=" + logging);
+        }
+        String library = System.getProperty("jvhost.library.path");
+        if (library != null && !library.isEmpty()) {
+            cmd.add("-Djvhost.library.path=" + library);
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvhost.cli.Main"));
+        cmd.addAll(args);
+        return cmd;
+    }
+
     void run(Scenario s) throws Exception {
+        run(s, socket -> serveArgs(s, socket), (socket, console) -> qemuCommand(s, socket, console));
+    }
+
+    /** Boots the guest against serve, then checks both sides' counts. */
+    void run(Scenario s, Function<Path, List<String>> serveArgs, BiFunction<Path, Path, List<String>> qemuCommand)
+            throws Exception {
         long t0 = System.nanoTime();
         Path dir = Files.createTempDirectory("jvhost-qemu");
         Path socket = dir.resolve("vhost.sock");
@@ -221,11 +308,11 @@ class QemuGuestTest {
         Process serve = null;
         Process vm = null;
         try {
-            serve = new ProcessBuilder(serveCommand(s, socket)).redirectErrorStream(true)
+            serve = new ProcessBuilder(jvhostCommand(serveArgs.apply(socket))).redirectErrorStream(true)
                     .redirectOutput(serveLog.toFile()).start();
             awaitText(serve, serveLog, "jvhost serve: ", 60);
             long t1 = System.nanoTime();
-            List<String> qemuCmd = qemuCommand(s, socket, console);
+            List<String> qemuCmd = qemuCommand.apply(socket, console);
             vm = new ProcessBuilder(qemuCmd).redirectErrorStream(true).redirectOutput(qemuLog.toFile()).start();
             if (!vm.waitFor(GUEST_SECONDS, TimeUnit.SECONDS)) {
                 vm.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
