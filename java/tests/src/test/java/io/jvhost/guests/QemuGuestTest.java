@@ -51,6 +51,7 @@ class QemuGuestTest {
     static final Pattern SERVE_QUEUE = Pattern.compile(
             "port0 q(\\d+): rx (\\d+) packets (\\d+) bytes \\| tx (\\d+) packets (\\d+) bytes \\| dropped (\\d+)");
     /** virtio feature bits (the guest prints them bit 0 first). */
+    static final int F_MRG_RXBUF = 15;
     static final int F_ACCESS_PLATFORM = 33;
     static final int F_RING_PACKED = 34;
 
@@ -120,7 +121,11 @@ class QemuGuestTest {
     }
 
     /** What one test boots. */
-    record Scenario(String mode, boolean iommu, boolean packed, int queuePairs) {
+    record Scenario(String mode, boolean iommu, boolean packed, int queuePairs, boolean mergeable) {
+        Scenario(String mode, boolean iommu, boolean packed, int queuePairs) {
+            this(mode, iommu, packed, queuePairs, true);
+        }
+
         int pingers() {
             return queuePairs;
         }
@@ -229,6 +234,13 @@ class QemuGuestTest {
         run(new Scenario("loopback", false, true, 1));
     }
 
+    /** Mergeable receive buffers off (the guest posts one big buffer per frame instead). */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void mergeableOffLoopback() throws Exception {
+        run(new Scenario("loopback", false, false, 1, false));
+    }
+
     /** Two queue pairs, a pinger on each guest CPU: both queues carry frames, each counted exactly. */
     @Test
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
@@ -257,6 +269,7 @@ class QemuGuestTest {
                 "-device", "virtio-net-pci,bus=rp1,netdev=n0,mac=02:00:00:00:00:02,vectors=0"
                         + (s.iommu() ? ",iommu_platform=on,ats=on" : "")
                         + (s.packed() ? ",packed=on" : "")
+                        + (s.mergeable() ? "" : ",mrg_rxbuf=off")
                         + (s.queuePairs() > 1 ? ",mq=on" : "")));
         return cmd;
     }
@@ -343,6 +356,7 @@ class QemuGuestTest {
             assertThat(context, guest.get("queues"), equalTo(Integer.toString(s.queuePairs())));
             assertThat(context, features.charAt(F_ACCESS_PLATFORM) == '1', equalTo(s.iommu()));
             assertThat(context, features.charAt(F_RING_PACKED) == '1', equalTo(s.packed()));
+            assertThat(context, features.charAt(F_MRG_RXBUF) == '1', equalTo(s.mergeable()));
             assertThat(context, guestTx, equalTo((long) PINGS * s.pingers()));
 
             // guest -> backend: every frame the guest sent, received, byte for byte in number
