@@ -7,6 +7,14 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.jvhost.mbuf.MbufPool;
+import io.jvhost.serve.Mode;
+import io.jvhost.serve.PortServer;
+import io.jvhost.serve.QueueCounters;
+import io.jvhost.testing.SharedEal;
+import io.jvhost.vhost.VhostDevice;
+import io.jvhost.vhost.VhostListener;
+import io.jvhost.vhost.VhostUserPort;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -147,6 +155,14 @@ class QemuGuestTest {
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
     void iommuStrictSink() throws Exception {
         run(new Scenario("sink", true, false, 1));
+    }
+
+    /** The same engine through the Java API in this JVM (VhostUserPort, PortServer, QueueCounters), with the IOMMU. */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void javaApiIommuSink() throws Exception {
+        Scenario s = new Scenario("sink", true, false, 1);
+        run(s, new JavaApi(s), (socket, console) -> qemuCommand(s, socket, console));
     }
 
     /**
@@ -309,47 +325,173 @@ class QemuGuestTest {
         run(s, socket -> serveArgs(s, socket), (socket, console) -> qemuCommand(s, socket, console));
     }
 
-    /** Boots the guest against serve, then checks both sides' counts. */
     void run(Scenario s, Function<Path, List<String>> serveArgs, BiFunction<Path, Path, List<String>> qemuCommand)
             throws Exception {
+        run(s, new ServeProcess(s, serveArgs), qemuCommand);
+    }
+
+    /** Final counts per queue pair (rx packets, rx bytes, tx packets, tx bytes, dropped) and a log to show. */
+    record Counts(long[][] queues, String log) {
+    }
+
+    /** The vhost-user backend a guest boots against. */
+    interface Backend {
+        /** Listening on {@code socket} when it returns. */
+        void start(Path socket, Path dir) throws Exception;
+
+        /** Stops serving (the guest has gone), checks what it can tell on its own, returns its counts. */
+        Counts stop() throws Exception;
+
+        /** What it has logged so far. */
+        String log() throws IOException;
+
+        /** Ends it whatever state it is in (after stop, or instead of it). */
+        void kill() throws Exception;
+    }
+
+    /** {@code jvhost serve} in a JVM of its own: stopped with SIGTERM, final counts from its output. */
+    static final class ServeProcess implements Backend {
+        final Scenario s;
+        final Function<Path, List<String>> args;
+        Process process;
+        Path log;
+
+        ServeProcess(Scenario s, Function<Path, List<String>> args) {
+            this.s = s;
+            this.args = args;
+        }
+
+        @Override
+        public void start(Path socket, Path dir) throws Exception {
+            log = dir.resolve("serve.log");
+            process = new ProcessBuilder(jvhostCommand(args.apply(socket))).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start();
+            awaitText(process, log, "jvhost serve: ", 60);
+        }
+
+        @Override
+        public Counts stop() throws Exception {
+            process.destroy(); // SIGTERM: serve prints its final counts
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                fail("jvhost serve did not stop within 60 s of SIGTERM:\n" + log());
+            }
+            String served = log();
+            assertThat(served, process.exitValue(), equalTo(0));
+            assertThat(served, containsString("mbufs in use at exit: 0 of"));
+            assertThat(served, containsString("port0: frontend connected (vid 0, " + 2 * s.queuePairs() + " vrings"
+                    + (s.iommu() ? ", IOMMU)" : ")")));
+            return new Counts(serveCounts(served, s.queuePairs()), served);
+        }
+
+        @Override
+        public String log() throws IOException {
+            return log == null ? "" : read(log);
+        }
+
+        @Override
+        public void kill() throws Exception {
+            if (process != null) {
+                process.destroyForcibly();
+                process.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** The same engine through the Java API, in this JVM: VhostUserPort + PortServer + QueueCounters. */
+    static final class JavaApi implements Backend {
+        final Scenario s;
+        final StringBuffer events = new StringBuffer();
+        MbufPool pool;
+        VhostUserPort port;
+        PortServer server;
+
+        JavaApi(Scenario s) {
+            this.s = s;
+        }
+
+        @Override
+        public void start(Path socket, Path dir) {
+            SharedEal.get();
+            pool = MbufPool.create(null, 8192, 256, MbufPool.DEFAULT_DATA_ROOM);
+            port = VhostUserPort.builder(socket).iommu(s.iommu()).maxQueuePairs(s.queuePairs())
+                    .listener(new VhostListener() {
+                        @Override
+                        public void newDevice(VhostDevice d) {
+                            events.append("connected vrings=").append(d.vringCount()).append(" iommu=").append(d.iommu())
+                                    .append('\n');
+                        }
+
+                        @Override
+                        public void destroyDevice(VhostDevice d) {
+                            events.append("gone\n");
+                        }
+                    }).open();
+            server = PortServer.start(List.of(port), Mode.valueOf(s.mode().toUpperCase(Locale.ROOT)), pool, 64, 0)
+                    .holdNanos(s.iommu() ? 1_000_000_000L : PortServer.DEFAULT_HOLD_NANOS);
+        }
+
+        @Override
+        public Counts stop() {
+            server.close();
+            port.close();
+            long[][] q = new long[s.queuePairs()][];
+            for (int i = 0; i < q.length; i++) {
+                QueueCounters c = server.counters(0, i);
+                q[i] = new long[] {c.rxPackets(), c.rxBytes(), c.txPackets(), c.txBytes(), c.dropped()};
+            }
+            String log = events.toString();
+            assertThat(log, log, containsString("connected vrings=" + 2 * s.queuePairs() + " iommu=" + s.iommu() + "\n"));
+            assertThat(log, log, containsString("gone\n"));
+            assertThat("mbufs in use after the port and the server closed", pool.inUse(), equalTo(0));
+            return new Counts(q, log);
+        }
+
+        @Override
+        public String log() {
+            return events.toString();
+        }
+
+        @Override
+        public void kill() {
+            if (server != null) {
+                server.close();
+            }
+            if (port != null) {
+                port.close();
+            }
+            if (pool != null && pool.inUse() == 0) {
+                pool.close();
+            }
+        }
+    }
+
+    /** Boots the guest against the backend, then checks both sides' counts. */
+    void run(Scenario s, Backend backend, BiFunction<Path, Path, List<String>> qemuCommand) throws Exception {
         long t0 = System.nanoTime();
         Path dir = Files.createTempDirectory("jvhost-qemu");
         Path socket = dir.resolve("vhost.sock");
         Path console = dir.resolve("console.log");
-        Path serveLog = dir.resolve("serve.log");
         Path qemuLog = dir.resolve("qemu.log");
-        Process serve = null;
         Process vm = null;
         try {
-            serve = new ProcessBuilder(jvhostCommand(serveArgs.apply(socket))).redirectErrorStream(true)
-                    .redirectOutput(serveLog.toFile()).start();
-            awaitText(serve, serveLog, "jvhost serve: ", 60);
+            backend.start(socket, dir);
             long t1 = System.nanoTime();
             List<String> qemuCmd = qemuCommand.apply(socket, console);
             vm = new ProcessBuilder(qemuCmd).redirectErrorStream(true).redirectOutput(qemuLog.toFile()).start();
             if (!vm.waitFor(GUEST_SECONDS, TimeUnit.SECONDS)) {
                 vm.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-                fail("the guest did not power off within " + GUEST_SECONDS + " s" + diagnostics(console, qemuLog, serveLog));
+                fail("the guest did not power off within " + GUEST_SECONDS + " s" + diagnostics(console, qemuLog, backend));
             }
             long t2 = System.nanoTime();
-            assertThat("qemu exit status" + diagnostics(console, qemuLog, serveLog), vm.exitValue(), equalTo(0));
+            assertThat("qemu exit status" + diagnostics(console, qemuLog, backend), vm.exitValue(), equalTo(0));
 
-            // serve prints its final counts on SIGTERM
-            serve.destroy();
-            if (!serve.waitFor(60, TimeUnit.SECONDS)) {
-                fail("jvhost serve did not stop within 60 s of SIGTERM" + diagnostics(console, qemuLog, serveLog));
-            }
-            String served = read(serveLog);
-            assertThat(served, serve.exitValue(), equalTo(0));
-            assertThat(served, containsString("mbufs in use at exit: 0 of"));
-            assertThat(served, containsString("port0: frontend connected (vid 0, " + 2 * s.queuePairs() + " vrings"
-                    + (s.iommu() ? ", IOMMU)" : ")")));
-
-            Map<String, String> guest = guestLine(console, qemuLog, serveLog);
-            long[][] q = serveCounts(served, s.queuePairs());
+            Counts counts = backend.stop();
+            String served = counts.log();
+            Map<String, String> guest = guestLine(console, qemuLog, backend);
+            long[][] q = counts.queues();
             long guestTx = Long.parseLong(guest.get("tx_packets"));
             long guestRx = Long.parseLong(guest.get("rx_packets"));
-            String context = s + "\nguest: " + guest + "\nserve:\n" + served;
+            String context = s + "\nguest: " + guest + "\nbackend:\n" + served;
 
             // the guest did what it was told, with the ring format and features asked for
             String features = guest.get("features");
@@ -389,16 +531,15 @@ class QemuGuestTest {
             for (int i = 0; i < s.queuePairs(); i++) {
                 assertThat(context + "\nqueue pair " + i + " carried nothing", q[i][0], greaterThan(0L));
             }
-            System.out.printf(Locale.ROOT, "QemuGuestTest %s: guest %d tx / %d rx, serve rx %d tx %d; serve up %.1f s,"
-                    + " guest boot-to-poweroff %.1f s, scenario total %.1f s%n", s, guestTx, guestRx, rxPackets, txPackets,
+            System.out.printf(Locale.ROOT, "QemuGuestTest %s %s: guest %d tx / %d rx, backend rx %d tx %d; backend up %.1f s,"
+                    + " guest boot-to-poweroff %.1f s, scenario total %.1f s%n", backend.getClass().getSimpleName(), s, guestTx, guestRx, rxPackets, txPackets,
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9, (System.nanoTime() - t0) / 1e9);
         } finally {
-            for (Process p : new Process[] {vm, serve}) {
-                if (p != null) {
-                    p.destroyForcibly();
-                    p.waitFor(30, TimeUnit.SECONDS);
-                }
+            if (vm != null) {
+                vm.destroyForcibly();
+                vm.waitFor(30, TimeUnit.SECONDS);
             }
+            backend.kill();
             List<String> left = ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
                     .map(h -> h.pid() + " " + h.info().commandLine().orElse("?"))
                     .filter(c -> c.contains("qemu-system") || c.contains("io.jvhost.cli.Main")).toList();
@@ -408,10 +549,10 @@ class QemuGuestTest {
     }
 
     /** The guest's console line as key=value pairs. */
-    static Map<String, String> guestLine(Path console, Path qemuLog, Path serveLog) throws IOException {
+    static Map<String, String> guestLine(Path console, Path qemuLog, Backend backend) throws IOException {
         Matcher m = GUEST_LINE.matcher(read(console));
         if (!m.find()) {
-            fail("no JVHOST-GUEST counter line on the guest's console" + diagnostics(console, qemuLog, serveLog));
+            fail("no JVHOST-GUEST counter line on the guest's console" + diagnostics(console, qemuLog, backend));
         }
         Map<String, String> r = new HashMap<>();
         for (String kv : m.group(1).strip().split(" ")) {
@@ -457,9 +598,9 @@ class QemuGuestTest {
         return String.join("\n", List.of(all).subList(Math.max(0, all.length - lines), all.length));
     }
 
-    static String diagnostics(Path console, Path qemuLog, Path serveLog) throws IOException {
+    static String diagnostics(Path console, Path qemuLog, Backend backend) throws IOException {
         return "\n--- guest console (tail) ---\n" + tail(read(console), 40) + "\n--- qemu ---\n" + tail(read(qemuLog), 20)
-                + "\n--- jvhost serve (tail) ---\n" + tail(read(serveLog), 30);
+                + "\n--- backend (tail) ---\n" + tail(backend.log(), 30);
     }
 
     static void deleteTree(Path dir) throws IOException {
