@@ -53,7 +53,6 @@ fi
 [ -n "$kver" ] || die "no kernel in /boot with modules in /lib/modules: run scripts/setup.sh --guests (installs linux-image-amd64)"
 vmlinuz=/boot/vmlinuz-$kver
 moddir=/lib/modules/$kver
-[ -r "$vmlinuz" ] || die "$vmlinuz is not readable"
 [ -d "$moddir" ] || die "no modules for $kver in $moddir"
 busybox=$(command -v busybox || true)
 [ -x /bin/busybox ] && busybox=/bin/busybox
@@ -69,6 +68,7 @@ if [ "$force" = 0 ] && [ -s "$out/initrd.img" ] && [ -s "$out/vmlinuz" ]; then
     exit 0
 fi
 
+[ -r "$vmlinuz" ] || die "$vmlinuz is not readable (Debian installs it mode 0600): run this script once as root (the cached copy is readable by all), or sudo chmod a+r $vmlinuz"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/root
@@ -153,6 +153,7 @@ chmod 755 "$root/init"
 mkdir -p "$out.new"
 (cd "$root" && find . | sort | cpio -o -H newc --quiet) | gzip -1 > "$out.new/initrd.img"
 cp "$vmlinuz" "$out.new/vmlinuz"
+chmod 644 "$out.new/vmlinuz" "$out.new/initrd.img"   # readable by QEMU run as any user
 rm -rf "$out"
 mv "$out.new" "$out"
 # images of an older version of this script for the same kernel are of no use any more
