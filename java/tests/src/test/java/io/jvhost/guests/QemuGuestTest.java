@@ -35,6 +35,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -251,6 +252,19 @@ class QemuGuestTest {
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
     void packedRingLoopback() throws Exception {
         run(new Scenario("loopback", false, true, 1));
+    }
+
+    /**
+     * Packed ring asked for with the vIOMMU: every guest frame must be counted, whether jvhost then
+     * offers packed rings or not. Today DPDK 22.11 drops each frame that misses in the IOTLB without
+     * counting it (measured here: guest tx 50, serve rx 0, dropped 0; the cause is in
+     * ../shared/notes/guests-packed-migration.md). Enable once jvhost has decided what to do about it.
+     */
+    @Test
+    @Disabled("DPDK 22.11 loses every guest TX frame with packed ring + vIOMMU, uncounted (docs/guests.md); issue 17")
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void packedRingWithIommuCountsEveryFrame() throws Exception {
+        run(new Scenario("sink", true, true, 1));
     }
 
     /** Mergeable receive buffers off (the guest posts one big buffer per frame instead). */
@@ -500,7 +514,9 @@ class QemuGuestTest {
             String features = guest.get("features");
             assertThat(context, guest.get("queues"), equalTo(Integer.toString(s.queuePairs())));
             assertThat(context, features.charAt(F_ACCESS_PLATFORM) == '1', equalTo(s.iommu()));
-            assertThat(context, features.charAt(F_RING_PACKED) == '1', equalTo(s.packed()));
+            if (!(s.packed() && s.iommu())) { // with the IOMMU, not offering packed rings is a fair answer
+                assertThat(context, features.charAt(F_RING_PACKED) == '1', equalTo(s.packed()));
+            }
             assertThat(context, features.charAt(F_MRG_RXBUF) == '1', equalTo(s.mergeable()));
             assertThat(context, guestTx, equalTo((long) PINGS * s.pingers()));
 
