@@ -5,9 +5,14 @@
 #
 # Idempotent and cheap when everything is in place (Maven runs it on every build).
 #
-#   scripts/setup.sh [--quiet] [--hugepages N]
+#   scripts/setup.sh [--quiet] [--hugepages N] [--guests]
 #
 #   --quiet          print nothing when there is nothing to do
+#   --guests         also install what the QEMU guest tests need (QemuGuestTest, docs/guests.md):
+#                    qemu-system-x86, linux-image-amd64 (the guest's kernel), busybox-static, cpio.
+#                    Not by default: it is about 300 MB more, and it installs a kernel package (with
+#                    an initramfs generated for it) on the machine. Without it those tests skip,
+#                    except in CI (CI=true), where .ci/run passes --guests and they must run.
 #   --hugepages N    also reserve N 2 MiB hugepages and mount hugetlbfs at /dev/hugepages
 #                    (needs root; the tests then also run their hugepage cases)
 #
@@ -19,12 +24,14 @@ repo=$(dirname "$here")
 cache=${JVHOST_CACHE:-$repo/.cache}
 quiet=0
 hugepages=""
+guests=0
 
 while [ $# -gt 0 ]; do
     case "$1" in
         --quiet) quiet=1 ;;
         --hugepages) hugepages=${2:?--hugepages needs a number}; shift ;;
-        -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        --guests) guests=1 ;;
+        -h|--help) sed -n '2,21p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -49,6 +56,8 @@ packages=(libdpdk-dev dpdk-dev dpdk cmake make gcc pkg-config libnuma-dev libbsd
           libatomic1 xz-utils patch iproute2 procps unzip binutils python3)
 command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
+# --guests: QEMU and a guest built from Debian's kernel and busybox (scripts/guest-image.sh)
+[ "$guests" = 1 ] && packages+=(qemu-system-x86 linux-image-amd64 busybox-static cpio)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,637 @@
+package io.jvhost.guests;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.jvhost.mbuf.MbufPool;
+import io.jvhost.serve.Mode;
+import io.jvhost.serve.PortServer;
+import io.jvhost.serve.QueueCounters;
+import io.jvhost.testing.SharedEal;
+import io.jvhost.vhost.VhostDevice;
+import io.jvhost.vhost.VhostListener;
+import io.jvhost.vhost.VhostUserPort;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Real guests: a Debian kernel + busybox initramfs (scripts/guest-image.sh) booted by QEMU under TCG
+ * against {@code jvhost serve}, run as a user runs it (io.jvhost.cli.Main in a JVM of its own). The
+ * guest pings a peer whose neighbour entry is static, with IPv6 off, so that everything it sends is
+ * the pings; it prints its eth0 counters on the serial console and powers off. The guest's counters
+ * and serve's final counts must agree exactly, both ways.
+ *
+ * <p>Needs qemu-system-x86_64, a kernel in /boot and busybox-static ({@code scripts/setup.sh --guests}).
+ * Without them the tests skip, unless CI=true, where they fail. See docs/guests.md.
+ */
+class QemuGuestTest {
+    static final Path TOP = Path.of(System.getProperty("jvhost.basedir", "../..")).toAbsolutePath().normalize();
+    static final boolean CI = "true".equalsIgnoreCase(System.getenv("CI"));
+    /** Echo requests per pinger. */
+    static final int PINGS = 50;
+    /**
+     * A guest boots, pings and powers off in 13-30 s on a busy 2-CPU machine; this is the bound. With
+     * serve's 60 s to listen and 60 s to stop it stays under each test's 6-minute JUnit timeout.
+     */
+    static final long GUEST_SECONDS = 200;
+    static final Pattern GUEST_LINE = Pattern.compile("JVHOST-GUEST iface=eth0 (.*)");
+    static final Pattern SERVE_QUEUE = Pattern.compile(
+            "port0 q(\\d+): rx (\\d+) packets (\\d+) bytes \\| tx (\\d+) packets (\\d+) bytes \\| dropped (\\d+)");
+    /** virtio feature bits (the guest prints them bit 0 first). */
+    static final int F_MRG_RXBUF = 15;
+    static final int F_ACCESS_PLATFORM = 33;
+    static final int F_RING_PACKED = 34;
+
+    static String qemu;
+    static Path kernel;
+    static Path initrd;
+
+    /** Why the guest tests cannot run here, or null. */
+    static String missing;
+
+    /** Fails in CI, skips elsewhere: in each test, so that the report counts them as skipped with the reason. */
+    @BeforeEach
+    void needQemuAndGuest() {
+        if (missing != null) {
+            if (CI) {
+                fail(missing + " (CI=true: the QEMU guest tests must run; .ci/run runs scripts/setup.sh --guests)");
+            }
+            Assumptions.assumeTrue(false, missing);
+        }
+    }
+
+    @BeforeAll
+    static void guestImage() throws Exception {
+        // -Djvhost.test.qemu=PATH runs another QEMU binary (or, pointed at nothing, shows the skip)
+        String name = System.getProperty("jvhost.test.qemu", "qemu-system-x86_64");
+        qemu = name.contains("/") ? (Files.isExecutable(Path.of(name)) ? name : null) : onPath(name);
+        if (qemu == null) {
+            missing = name + " is not installed: run scripts/setup.sh --guests to run the QEMU guest tests";
+            return;
+        }
+        Path log = Files.createTempFile("jvhost-guest-image", ".log");
+        try {
+            Process p = new ProcessBuilder("bash", TOP.resolve("scripts/guest-image.sh").toString())
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            boolean done = p.waitFor(180, TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly().waitFor();
+            }
+            String out = Files.readString(log, StandardCharsets.UTF_8);
+            if (!done || p.exitValue() != 0) {
+                missing = "scripts/guest-image.sh could not build the guest: " + out.strip();
+                return;
+            }
+            for (String line : out.split("\n")) {
+                if (line.startsWith("kernel=")) {
+                    kernel = Path.of(line.substring(7).strip());
+                } else if (line.startsWith("initrd=")) {
+                    initrd = Path.of(line.substring(7).strip());
+                }
+            }
+            if (kernel == null || initrd == null) {
+                missing = "scripts/guest-image.sh printed no kernel/initrd: " + out;
+            }
+        } finally {
+            Files.deleteIfExists(log);
+        }
+    }
+
+    static String onPath(String name) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
+            Path p = Path.of(dir, name);
+            if (Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        return null;
+    }
+
+    /** What one test boots. */
+    record Scenario(String mode, boolean iommu, boolean packed, int queuePairs, boolean mergeable) {
+        Scenario(String mode, boolean iommu, boolean packed, int queuePairs) {
+            this(mode, iommu, packed, queuePairs, true);
+        }
+
+        int pingers() {
+            return queuePairs;
+        }
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void splitRingSink() throws Exception {
+        run(new Scenario("sink", false, false, 1));
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void splitRingLoopback() throws Exception {
+        run(new Scenario("loopback", false, false, 1));
+    }
+
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void iommuStrictSink() throws Exception {
+        run(new Scenario("sink", true, false, 1));
+    }
+
+    /** The same engine through the Java API in this JVM (VhostUserPort, PortServer, QueueCounters), with the IOMMU. */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void javaApiIommuSink() throws Exception {
+        Scenario s = new Scenario("sink", true, false, 1);
+        run(s, new JavaApi(s), (socket, console) -> qemuCommand(s, socket, console));
+    }
+
+    /**
+     * The README's QEMU block ("With QEMU and a vIOMMU"), run as written but for the paths: the
+     * serve line's options, QEMU's whole command line. Loopback with intel-iommu in strict mode.
+     */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void readmeQemuCommandWithIommu() throws Exception {
+        String readme = Files.readString(TOP.resolve("README.md"), StandardCharsets.UTF_8);
+        Matcher block = Pattern.compile("\\*\\*With QEMU and a vIOMMU\\*\\*.*?```sh\\n(.*?)```", Pattern.DOTALL)
+                .matcher(readme);
+        assertThat("README.md has the QEMU block", block.find(), equalTo(true));
+        List<String> serveArgs = null;
+        List<String> qemuArgs = null;
+        for (String line : block.group(1).replace("\\\n", " ").split("\n")) {
+            List<String> words = shellWords(line);
+            if (words.size() > 2 && words.get(0).equals("scripts/jvhost") && words.get(1).equals("serve")) {
+                serveArgs = new ArrayList<>(words.subList(1, words.size()));
+                serveArgs.remove("&");
+            } else if (!words.isEmpty() && words.get(0).equals("qemu-system-x86_64")) {
+                qemuArgs = words;
+            }
+        }
+        assertThat("a serve line in the README's QEMU block", serveArgs != null, equalTo(true));
+        assertThat("a qemu line in the README's QEMU block", qemuArgs != null, equalTo(true));
+        List<String> serve = serveArgs;
+        List<String> vm = qemuArgs;
+        run(new Scenario("loopback", true, false, 1),
+                socket -> serve.stream().map(w -> w.replace("/tmp/vhost0.sock", socket.toString())).toList(),
+                (socket, console) -> {
+                    List<String> cmd = new ArrayList<>();
+                    for (int i = 0; i < vm.size(); i++) {
+                        String w = vm.get(i).replace("/tmp/vhost0.sock", socket.toString())
+                                .replace("$kernel", kernel.toString()).replace("$initrd", initrd.toString());
+                        if (i == 0) {
+                            w = qemu;
+                        } else if (w.equals("stdio") && vm.get(i - 1).equals("-serial")) {
+                            w = "file:" + console;
+                        }
+                        cmd.add(w);
+                    }
+                    return cmd;
+                });
+    }
+
+    /** Words of a shell line: blanks split, single and double quotes group, a # word starts a comment. */
+    static List<String> shellWords(String line) {
+        List<String> words = new ArrayList<>();
+        StringBuilder w = null;
+        char quote = 0;
+        for (int i = 0; i < line.length(); i++) {
+            char c = line.charAt(i);
+            if (quote != 0) {
+                if (c == quote) {
+                    quote = 0;
+                } else {
+                    w.append(c);
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                w = w == null ? new StringBuilder() : w;
+            } else if (Character.isWhitespace(c)) {
+                if (w != null) {
+                    words.add(w.toString());
+                    w = null;
+                }
+            } else if (c == '#' && w == null) {
+                break;
+            } else {
+                w = w == null ? new StringBuilder() : w;
+                w.append(c);
+            }
+        }
+        if (w != null) {
+            words.add(w.toString());
+        }
+        return words;
+    }
+
+    /** Packed ring without an IOMMU (with one, DPDK 22.11 itself loses the guest's frames: docs/guests.md). */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void packedRingLoopback() throws Exception {
+        run(new Scenario("loopback", false, true, 1));
+    }
+
+    /**
+     * Packed ring asked for with the vIOMMU: every guest frame must be counted, whether jvhost then
+     * offers packed rings or not. Today DPDK 22.11 drops each frame that misses in the IOTLB without
+     * counting it (measured here: guest tx 50, serve rx 0, dropped 0; the cause is in
+     * ../shared/notes/guests-packed-migration.md). Enable once jvhost has decided what to do about it.
+     */
+    @Test
+    @Disabled("DPDK 22.11 loses every guest TX frame with packed ring + vIOMMU, uncounted (docs/guests.md); issue 17")
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void packedRingWithIommuCountsEveryFrame() throws Exception {
+        run(new Scenario("sink", true, true, 1));
+    }
+
+    /** Mergeable receive buffers off (the guest posts one big buffer per frame instead). */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void mergeableOffLoopback() throws Exception {
+        run(new Scenario("loopback", false, false, 1, false));
+    }
+
+    /** Two queue pairs, a pinger on each guest CPU: both queues carry frames, each counted exactly. */
+    @Test
+    @Timeout(value = 6, unit = TimeUnit.MINUTES)
+    void twoQueuePairsLoopback() throws Exception {
+        run(new Scenario("loopback", false, false, 2));
+    }
+
+    /** The QEMU command line (the README's, with the scenario's options). */
+    static List<String> qemuCommand(Scenario s, Path socket, Path console) {
+        List<String> cmd = new ArrayList<>(List.of(qemu, "-accel", "tcg",
+                "-machine", s.iommu() ? "q35,kernel-irqchip=split" : "q35",
+                "-m", "256M", "-smp", Integer.toString(s.queuePairs()),
+                "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
+                "-serial", "file:" + console,
+                "-kernel", kernel.toString(), "-initrd", initrd.toString(),
+                "-append", "console=ttyS0 ipv6.disable=1 panic=-1"
+                        + (s.iommu() ? " intel_iommu=on iommu=nopt iommu.strict=1" : "")
+                        + " jvhost.count=" + PINGS + " jvhost.pingers=" + s.pingers(),
+                "-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem",
+                "-chardev", "socket,id=c0,path=" + socket,
+                "-netdev", "vhost-user,id=n0,chardev=c0" + (s.queuePairs() > 1 ? ",queues=" + s.queuePairs() : "")));
+        if (s.iommu()) {
+            cmd.addAll(List.of("-device", "intel-iommu,intremap=on,device-iotlb=on,caching-mode=on"));
+        }
+        cmd.addAll(List.of("-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
+                "-device", "virtio-net-pci,bus=rp1,netdev=n0,mac=02:00:00:00:00:02,vectors=0"
+                        + (s.iommu() ? ",iommu_platform=on,ats=on" : "")
+                        + (s.packed() ? ",packed=on" : "")
+                        + (s.mergeable() ? "" : ",mrg_rxbuf=off")
+                        + (s.queuePairs() > 1 ? ",mq=on" : "")));
+        return cmd;
+    }
+
+    /** serve's options for a scenario. */
+    static List<String> serveArgs(Scenario s, Path socket) {
+        List<String> cmd = new ArrayList<>(List.of("serve", "--socket", socket.toString(), "--mode", s.mode(),
+                "--queues", Integer.toString(s.queuePairs()), "--stats-period", "0"));
+        if (s.iommu()) {
+            cmd.add("--iommu");
+            // Each fresh guest receive buffer misses in the IOTLB on its first use; under TCG on a busy
+            // machine QEMU's answer can take longer than the default 20 ms serve holds a frame for a
+            // guest that takes none, and the frame is then dropped (counted). Seen: 1 of 50.
+            cmd.addAll(List.of("--hold-ms", "1000"));
+        }
+        return cmd;
+    }
+
+    /** {@code jvhost serve ARGS}: io.jvhost.cli.Main in a JVM of its own with the test class path. */
+    static List<String> jvhostCommand(List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        String logging = System.getProperty("java.util.logging.config.file");
+        if (logging != null) {
+            cmd.add("-Djava.util.logging.config.file=" + logging);
+        }
+        String library = System.getProperty("jvhost.library.path");
+        if (library != null && !library.isEmpty()) {
+            cmd.add("-Djvhost.library.path=" + library);
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvhost.cli.Main"));
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    void run(Scenario s) throws Exception {
+        run(s, socket -> serveArgs(s, socket), (socket, console) -> qemuCommand(s, socket, console));
+    }
+
+    void run(Scenario s, Function<Path, List<String>> serveArgs, BiFunction<Path, Path, List<String>> qemuCommand)
+            throws Exception {
+        run(s, new ServeProcess(s, serveArgs), qemuCommand);
+    }
+
+    /** Final counts per queue pair (rx packets, rx bytes, tx packets, tx bytes, dropped) and a log to show. */
+    record Counts(long[][] queues, String log) {
+    }
+
+    /** The vhost-user backend a guest boots against. */
+    interface Backend {
+        /** Listening on {@code socket} when it returns. */
+        void start(Path socket, Path dir) throws Exception;
+
+        /** Stops serving (the guest has gone), checks what it can tell on its own, returns its counts. */
+        Counts stop() throws Exception;
+
+        /** What it has logged so far. */
+        String log() throws IOException;
+
+        /** Ends it whatever state it is in (after stop, or instead of it). */
+        void kill() throws Exception;
+    }
+
+    /** {@code jvhost serve} in a JVM of its own: stopped with SIGTERM, final counts from its output. */
+    static final class ServeProcess implements Backend {
+        final Scenario s;
+        final Function<Path, List<String>> args;
+        Process process;
+        Path log;
+
+        ServeProcess(Scenario s, Function<Path, List<String>> args) {
+            this.s = s;
+            this.args = args;
+        }
+
+        @Override
+        public void start(Path socket, Path dir) throws Exception {
+            log = dir.resolve("serve.log");
+            process = new ProcessBuilder(jvhostCommand(args.apply(socket))).redirectErrorStream(true)
+                    .redirectOutput(log.toFile()).start();
+            awaitText(process, log, "jvhost serve: ", 60);
+        }
+
+        @Override
+        public Counts stop() throws Exception {
+            process.destroy(); // SIGTERM: serve prints its final counts
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                fail("jvhost serve did not stop within 60 s of SIGTERM:\n" + log());
+            }
+            String served = log();
+            assertThat(served, process.exitValue(), equalTo(0));
+            assertThat(served, containsString("mbufs in use at exit: 0 of"));
+            assertThat(served, containsString("port0: frontend connected (vid 0, " + 2 * s.queuePairs() + " vrings"
+                    + (s.iommu() ? ", IOMMU)" : ")")));
+            return new Counts(serveCounts(served, s.queuePairs()), served);
+        }
+
+        @Override
+        public String log() throws IOException {
+            return log == null ? "" : read(log);
+        }
+
+        @Override
+        public void kill() throws Exception {
+            if (process != null) {
+                process.destroyForcibly();
+                process.waitFor(30, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** The same engine through the Java API, in this JVM: VhostUserPort + PortServer + QueueCounters. */
+    static final class JavaApi implements Backend {
+        final Scenario s;
+        final StringBuffer events = new StringBuffer();
+        MbufPool pool;
+        VhostUserPort port;
+        PortServer server;
+
+        JavaApi(Scenario s) {
+            this.s = s;
+        }
+
+        @Override
+        public void start(Path socket, Path dir) {
+            SharedEal.get();
+            pool = MbufPool.create(null, 8192, 256, MbufPool.DEFAULT_DATA_ROOM);
+            port = VhostUserPort.builder(socket).iommu(s.iommu()).maxQueuePairs(s.queuePairs())
+                    .listener(new VhostListener() {
+                        @Override
+                        public void newDevice(VhostDevice d) {
+                            events.append("connected vrings=").append(d.vringCount()).append(" iommu=").append(d.iommu())
+                                    .append('\n');
+                        }
+
+                        @Override
+                        public void destroyDevice(VhostDevice d) {
+                            events.append("gone\n");
+                        }
+                    }).open();
+            server = PortServer.start(List.of(port), Mode.valueOf(s.mode().toUpperCase(Locale.ROOT)), pool, 64, 0)
+                    .holdNanos(s.iommu() ? 1_000_000_000L : PortServer.DEFAULT_HOLD_NANOS);
+        }
+
+        @Override
+        public Counts stop() {
+            server.close();
+            port.close();
+            long[][] q = new long[s.queuePairs()][];
+            for (int i = 0; i < q.length; i++) {
+                QueueCounters c = server.counters(0, i);
+                q[i] = new long[] {c.rxPackets(), c.rxBytes(), c.txPackets(), c.txBytes(), c.dropped()};
+            }
+            String log = events.toString();
+            assertThat(log, log, containsString("connected vrings=" + 2 * s.queuePairs() + " iommu=" + s.iommu() + "\n"));
+            assertThat(log, log, containsString("gone\n"));
+            assertThat("mbufs in use after the port and the server closed", pool.inUse(), equalTo(0));
+            return new Counts(q, log);
+        }
+
+        @Override
+        public String log() {
+            return events.toString();
+        }
+
+        @Override
+        public void kill() {
+            if (server != null) {
+                server.close();
+            }
+            if (port != null) {
+                port.close();
+            }
+            if (pool != null && pool.inUse() == 0) {
+                pool.close();
+            }
+        }
+    }
+
+    /** Boots the guest against the backend, then checks both sides' counts. */
+    void run(Scenario s, Backend backend, BiFunction<Path, Path, List<String>> qemuCommand) throws Exception {
+        long t0 = System.nanoTime();
+        Path dir = Files.createTempDirectory("jvhost-qemu");
+        Path socket = dir.resolve("vhost.sock");
+        Path console = dir.resolve("console.log");
+        Path qemuLog = dir.resolve("qemu.log");
+        Process vm = null;
+        try {
+            backend.start(socket, dir);
+            long t1 = System.nanoTime();
+            List<String> qemuCmd = qemuCommand.apply(socket, console);
+            vm = new ProcessBuilder(qemuCmd).redirectErrorStream(true).redirectOutput(qemuLog.toFile()).start();
+            if (!vm.waitFor(GUEST_SECONDS, TimeUnit.SECONDS)) {
+                vm.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+                fail("the guest did not power off within " + GUEST_SECONDS + " s" + diagnostics(console, qemuLog, backend));
+            }
+            long t2 = System.nanoTime();
+            assertThat("qemu exit status" + diagnostics(console, qemuLog, backend), vm.exitValue(), equalTo(0));
+
+            Counts counts = backend.stop();
+            String served = counts.log();
+            Map<String, String> guest = guestLine(console, qemuLog, backend);
+            long[][] q = counts.queues();
+            long guestTx = Long.parseLong(guest.get("tx_packets"));
+            long guestRx = Long.parseLong(guest.get("rx_packets"));
+            String context = s + "\nguest: " + guest + "\nbackend:\n" + served;
+
+            // the guest did what it was told, with the ring format and features asked for
+            String features = guest.get("features");
+            assertThat(context, guest.get("queues"), equalTo(Integer.toString(s.queuePairs())));
+            assertThat(context, features.charAt(F_ACCESS_PLATFORM) == '1', equalTo(s.iommu()));
+            if (!(s.packed() && s.iommu())) { // with the IOMMU, not offering packed rings is a fair answer
+                assertThat(context, features.charAt(F_RING_PACKED) == '1', equalTo(s.packed()));
+            }
+            assertThat(context, features.charAt(F_MRG_RXBUF) == '1', equalTo(s.mergeable()));
+            assertThat(context, guestTx, equalTo((long) PINGS * s.pingers()));
+
+            // guest -> backend: every frame the guest sent, received, byte for byte in number
+            long rxPackets = 0;
+            long rxBytes = 0;
+            long txPackets = 0;
+            long txBytes = 0;
+            long dropped = 0;
+            for (long[] c : q) {
+                rxPackets += c[0];
+                rxBytes += c[1];
+                txPackets += c[2];
+                txBytes += c[3];
+                dropped += c[4];
+            }
+            assertThat(context, rxPackets, equalTo(guestTx));
+            assertThat(context, rxBytes, equalTo(Long.parseLong(guest.get("tx_bytes"))));
+            if (s.mode().equals("loopback")) {
+                // backend -> guest: every frame looped back arrived in the guest, none dropped
+                assertThat(context, txPackets + dropped, equalTo(rxPackets));
+                assertThat(context, dropped, equalTo(0L));
+                assertThat(context, guestRx, equalTo(txPackets));
+                assertThat(context, Long.parseLong(guest.get("rx_bytes")), equalTo(txBytes));
+            } else {
+                assertThat(context, dropped, equalTo(0L));
+                assertThat(context, txPackets, equalTo(0L));
+                assertThat(context, guestRx, equalTo(0L));
+            }
+            assertThat(context, guest.get("rx_dropped"), equalTo("0"));
+            for (int i = 0; i < s.queuePairs(); i++) {
+                assertThat(context + "\nqueue pair " + i + " carried nothing", q[i][0], greaterThan(0L));
+            }
+            System.out.printf(Locale.ROOT, "QemuGuestTest %s %s: guest %d tx / %d rx, backend rx %d tx %d; backend up %.1f s,"
+                    + " guest boot-to-poweroff %.1f s, scenario total %.1f s%n", backend.getClass().getSimpleName(), s, guestTx, guestRx, rxPackets, txPackets,
+                    (t1 - t0) / 1e9, (t2 - t1) / 1e9, (System.nanoTime() - t0) / 1e9);
+        } finally {
+            // a JUnit timeout interrupts this thread: clear it so that the waits below still wait
+            boolean interrupted = Thread.interrupted();
+            if (vm != null) {
+                vm.destroyForcibly();
+                vm.waitFor(30, TimeUnit.SECONDS);
+            }
+            backend.kill();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            List<String> left = ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
+                    .map(h -> h.pid() + " " + h.info().commandLine().orElse("?"))
+                    .filter(c -> c.contains("qemu-system") || c.contains("io.jvhost.cli.Main")).toList();
+            deleteTree(dir);
+            assertThat("processes left behind", left, empty());
+        }
+    }
+
+    /** The guest's console line as key=value pairs. */
+    static Map<String, String> guestLine(Path console, Path qemuLog, Backend backend) throws IOException {
+        Matcher m = GUEST_LINE.matcher(read(console));
+        if (!m.find()) {
+            fail("no JVHOST-GUEST counter line on the guest's console" + diagnostics(console, qemuLog, backend));
+        }
+        Map<String, String> r = new HashMap<>();
+        for (String kv : m.group(1).strip().split(" ")) {
+            int eq = kv.indexOf('=');
+            r.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return r;
+    }
+
+    /** serve's final counts per queue pair: rx packets, rx bytes, tx packets, tx bytes, dropped. */
+    static long[][] serveCounts(String served, int queuePairs) {
+        int at = served.indexOf("final after");
+        assertThat(served, at >= 0, equalTo(true));
+        long[][] r = new long[queuePairs][];
+        Matcher m = SERVE_QUEUE.matcher(served.substring(at));
+        while (m.find()) {
+            int q = Integer.parseInt(m.group(1));
+            r[q] = new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(3)), Long.parseLong(m.group(4)),
+                Long.parseLong(m.group(5)), Long.parseLong(m.group(6))};
+        }
+        for (int q = 0; q < queuePairs; q++) {
+            assertThat("no final count for q" + q + " in:\n" + served, r[q] != null, equalTo(true));
+        }
+        return r;
+    }
+
+    static void awaitText(Process p, Path log, String text, long seconds) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (!read(log).contains(text)) {
+            if (System.nanoTime() > deadline || !p.isAlive()) {
+                fail("no '" + text + "' from jvhost serve within " + seconds + " s:\n" + read(log));
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    static String read(Path p) throws IOException {
+        return Files.exists(p) ? new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1) : "";
+    }
+
+    static String tail(String s, int lines) {
+        String[] all = s.split("\n");
+        return String.join("\n", List.of(all).subList(Math.max(0, all.length - lines), all.length));
+    }
+
+    static String diagnostics(Path console, Path qemuLog, Backend backend) throws IOException {
+        return "\n--- guest console (tail) ---\n" + tail(read(console), 40) + "\n--- qemu ---\n" + tail(read(qemuLog), 20)
+                + "\n--- backend (tail) ---\n" + tail(backend.log(), 30);
+    }
+
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
