@@ -1,6 +1,7 @@
 package io.jvhost.eal;
 
 import io.jvhost.Jvhost;
+import io.jvhost.internal.EalOwnership;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeEal;
@@ -58,7 +59,25 @@ public final class Eal implements AutoCloseable {
 
     private final List<String> arguments;
     private final Path runtimeDir;
-    private final Deque<AutoCloseable> owned = new ArrayDeque<>();
+    /** What EAL closes before cleanup, newest first; jvhost's own resources cannot be disowned by the public disown. */
+    private final Deque<Owned> owned = new ArrayDeque<>();
+
+    private record Owned(AutoCloseable resource, boolean byApplication) {
+    }
+
+    static {
+        EalOwnership.register(new EalOwnership.Owner() {
+            @Override
+            public void own(Object eal, AutoCloseable resource) {
+                ((Eal) eal).take(resource, false);
+            }
+
+            @Override
+            public void disown(Object eal, AutoCloseable resource) {
+                ((Eal) eal).release(resource, false);
+            }
+        });
+    }
     private volatile boolean open = true;
     private boolean closing; // guarded by owned: a resource that closes EAL from its close() ends here
 
@@ -329,24 +348,34 @@ public final class Eal implements AutoCloseable {
         if (resource instanceof Eal) {
             throw new IllegalArgumentException("an Eal cannot be owned by EAL");
         }
+        take(resource, true);
+        return resource;
+    }
+
+    /**
+     * Ends the ownership taken by {@link #own}. Only what the application itself gave to
+     * {@link #own} can be disowned: jvhost's ports, pools and devices stay in EAL's care until they
+     * are closed, so none of them can outlive EAL's memory.
+     *
+     * @param resource the resource
+     */
+    public void disown(AutoCloseable resource) {
+        release(resource, true);
+    }
+
+    private void take(AutoCloseable resource, boolean byApplication) {
         synchronized (owned) {
             ensureOpen();
             if (closing) {
                 throw new IllegalStateException("EAL is closing");
             }
-            owned.push(resource);
+            owned.push(new Owned(resource, byApplication));
         }
-        return resource;
     }
 
-    /**
-     * Ends the ownership taken by {@link #own}; resources call it from their own close().
-     *
-     * @param resource the resource
-     */
-    public void disown(AutoCloseable resource) {
+    private void release(AutoCloseable resource, boolean byApplication) {
         synchronized (owned) {
-            owned.remove(resource);
+            owned.removeIf(o -> o.resource() == resource && o.byApplication() == byApplication);
         }
     }
 
@@ -386,9 +415,9 @@ public final class Eal implements AutoCloseable {
             }
             throw e;
         }
-        List<AutoCloseable> toClose;
+        List<AutoCloseable> toClose = new ArrayList<>();
         synchronized (owned) {
-            toClose = new ArrayList<>(owned);
+            owned.forEach(o -> toClose.add(o.resource()));
             owned.clear();
         }
         for (AutoCloseable r : toClose) {

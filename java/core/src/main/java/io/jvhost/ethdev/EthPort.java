@@ -2,6 +2,7 @@ package io.jvhost.ethdev;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.eal.EalException;
+import io.jvhost.internal.EalOwnership;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeHandles;
@@ -105,7 +106,7 @@ public final class EthPort implements AutoCloseable {
                 throw new EalException("configuring port " + name + " failed", -rc, NativeEal.strerror(-rc),
                         capture.lines());
             }
-            EthPort p = eal.own(new EthPort(eal, pool, name, port, queues));
+            EthPort p = EalOwnership.own(eal, new EthPort(eal, pool, name, port, queues));
             made = true;
             return p;
         } finally {
@@ -234,7 +235,7 @@ public final class EthPort implements AutoCloseable {
         }
         NativeEthdev.close(portId, name);
         NativeHandles.pool(pool).release();
-        eal.disown(this);
+        EalOwnership.disown(eal, this);
     }
 
     @Override

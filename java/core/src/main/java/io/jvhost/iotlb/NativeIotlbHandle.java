@@ -1,6 +1,7 @@
 package io.jvhost.iotlb;
 
 import io.jvhost.eal.Eal;
+import io.jvhost.internal.EalOwnership;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.Message;
 import io.jvhost.protocol.VhostIotlbMsg;
@@ -29,7 +30,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         this.eal = eal;
         this.handle = handle;
         try {
-            eal.own(this);
+            EalOwnership.own(eal, this);
         } catch (RuntimeException e) {
             io.jvhost.internal.NativeIotlbCache.destroy(handle);
             this.handle = 0;
@@ -411,7 +412,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         } finally {
             lock.writeLock().unlock();
         }
-        eal.disown(this);
+        EalOwnership.disown(eal, this);
     }
 
     private final class QueueView implements Iotlb {

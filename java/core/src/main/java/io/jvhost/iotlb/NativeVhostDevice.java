@@ -119,25 +119,20 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     }
 
     /**
-     * Sends a message with NEED_REPLY and has DPDK handle it.
+     * Sends a message with NEED_REPLY and has DPDK handle it. Messages that carry file descriptors
+     * (SET_MEM_TABLE, SET_BACKEND_REQ_FD, ...) go through the methods that make their descriptors
+     * ({@link #setMemTable}): a descriptor of this process handed to DPDK as guest memory would
+     * let DPDK write into this process's own memory.
      *
      * @param request the request
      * @param payload the payload, at most {@link MessageHeader#MAX_PAYLOAD} bytes
-     * @param fds file descriptors of this process to pass along (DPDK receives copies)
      * @return DPDK's reply
-     * @throws IllegalArgumentException if an fd is not open in this process, or more than DPDK
-     *     takes in one message (8) are given
      */
-    public Reply send(FrontendRequest request, byte[] payload, int... fds) {
-        Objects.requireNonNull(fds, "fds");
-        if (fds.length > 8) { // VHOST_MEMORY_MAX_NREGIONS
-            throw new IllegalArgumentException("at most 8 fds per message, not " + fds.length);
-        }
-        for (int fd : fds) {
-            if (fd < 0 || !java.nio.file.Files.exists(java.nio.file.Path.of("/proc/self/fd/" + fd))) {
-                throw new IllegalArgumentException("fd " + fd + " is not open in this process");
-            }
-        }
+    public Reply send(FrontendRequest request, byte[] payload) {
+        return send(request, payload, new int[0]);
+    }
+
+    private Reply send(FrontendRequest request, byte[] payload, int... fds) {
         byte[] message = Message.of(request, MessageHeader.NEED_REPLY, Objects.requireNonNull(payload, "payload"))
                 .toBytes();
         int[] rc = new int[1];

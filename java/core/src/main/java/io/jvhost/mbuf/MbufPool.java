@@ -2,6 +2,7 @@ package io.jvhost.mbuf;
 
 import io.jvhost.eal.Eal;
 import io.jvhost.eal.EalException;
+import io.jvhost.internal.EalOwnership;
 import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeEal;
 import io.jvhost.internal.NativeHandles;
@@ -89,7 +90,7 @@ public final class MbufPool implements AutoCloseable {
             throw new EalException("rte_pktmbuf_pool_create(" + n + ", " + size + ") failed", errno,
                     NativeEal.strerror(errno), List.of());
         }
-        return eal.own(new MbufPool(eal, n, size, dataRoom, address));
+        return EalOwnership.own(eal, new MbufPool(eal, n, size, dataRoom, address));
     }
 
     /** @return DPDK's name of the pool */
@@ -147,7 +148,7 @@ public final class MbufPool implements AutoCloseable {
     @Override
     public void close() {
         mempool.close();
-        eal.disown(this);
+        EalOwnership.disown(eal, this);
     }
 
     @Override

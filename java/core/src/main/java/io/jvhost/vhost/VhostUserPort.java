@@ -1,6 +1,7 @@
 package io.jvhost.vhost;
 
 import io.jvhost.eal.Eal;
+import io.jvhost.internal.EalOwnership;
 import io.jvhost.internal.NativeLog;
 import io.jvhost.internal.NativeVhost;
 import io.jvhost.protocol.VirtioFeature;
@@ -202,7 +203,7 @@ public final class VhostUserPort implements AutoCloseable {
         synchronized (devices) {
             devices.notifyAll();
         }
-        eal.disown(this);
+        EalOwnership.disown(eal, this);
         if (rc != 0) {
             throw new VhostException("rte_vhost_driver_unregister(" + path + ") failed (" + rc + ")", log);
         }
@@ -500,7 +501,7 @@ public final class VhostUserPort implements AutoCloseable {
                 PORTS.remove(path, port);
                 throw e;
             }
-            return eal.own(port);
+            return EalOwnership.own(eal, port);
         }
 
         private void check(int rc, String what, NativeLog.Capture capture) {

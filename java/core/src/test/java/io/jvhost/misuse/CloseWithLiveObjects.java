@@ -63,6 +63,9 @@ public final class CloseWithLiveObjects {
         System.out.println("BEFORE count=" + batch.count() + " length=" + p0.length() + " inUse=" + pool.inUse()
                 + " device=" + device.isAlive());
 
+        // an application cannot take jvhost's own resources out of EAL's care (they would outlive its memory)
+        eal.disown(pool);
+        eal.disown(port);
         eal.close();
         System.out.println("EAL CLOSED open=" + eal.isOpen() + " batch open=" + batch.isOpen() + " pool open="
                 + pool.isOpen());

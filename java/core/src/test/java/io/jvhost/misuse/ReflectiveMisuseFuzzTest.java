@@ -28,7 +28,8 @@ class ReflectiveMisuseFuzzTest {
                 Long.toString(seed), Integer.toString(calls), callLog.toString());
         List<String> log = Files.readAllLines(callLog);
         Files.delete(callLog);
-        String last = String.join("\n", log.subList(Math.max(0, log.size() - 30), log.size()));
+        int tail = Integer.getInteger("jvhost.fuzz.tail", 30);
+        String last = String.join("\n", log.subList(Math.max(0, log.size() - tail), log.size()));
         assertThat("reflective misuse fuzz, seed " + seed + " (replay: -Djvhost.fuzz.seed=" + seed + "): " + r
                 + "\nthe last calls made:\n" + last, r.exitCode(), equalTo(0));
         Matcher m = Pattern.compile("REFLECTIVE FUZZ PASSED seed " + seed + ": (\\d+) calls, (\\d+) worked, (\\d+) refused")
