@@ -203,6 +203,13 @@ public final class ReflectiveMisuseFuzz {
                 return e instanceof Method m ? m.invoke(receiver, args) : ((Constructor<?>) e).newInstance(args);
             } catch (InvocationTargetException ite) {
                 throw new Refusal(ite.getCause());
+            } catch (IllegalArgumentException iae) {
+                // JDK 18+ reflection reports an NPE thrown by a method reference's receiver check
+                // (e.g. FastIotlbCache::oldestIndex given null) as IllegalArgumentException(NPE)
+                if (iae.getCause() instanceof NullPointerException npe) {
+                    throw new Refusal(npe);
+                }
+                throw iae;
             }
         });
         Object result;
@@ -340,6 +347,12 @@ public final class ReflectiveMisuseFuzz {
         }
         if (t == double.class) {
             return one(new Double[] {0.0, -1.0, Double.NaN, 1e300});
+        }
+        if (t == float.class) {
+            return one(new Float[] {0.0f, -1.0f, Float.NaN, Float.MAX_VALUE});
+        }
+        if (t.isPrimitive()) {
+            return defaultOf(t);
         }
         if (rnd.nextInt(8) == 0 && !t.isPrimitive()) {
             return null;
