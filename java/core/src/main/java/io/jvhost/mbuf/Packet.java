@@ -6,6 +6,7 @@ import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MbufLayout;
 import io.jvhost.internal.NativeMbuf;
+import java.nio.ByteBuffer;
 
 /**
  * A view of one packet in a {@link PacketBatch} slot: its length and bytes, read and written in
@@ -13,6 +14,17 @@ import io.jvhost.internal.NativeMbuf;
  * its slot, so it shows whatever packet the slot holds now.
  */
 public final class Packet {
+    private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
+    private static final long BUFFER_ADDRESS;
+
+    static {
+        try {
+            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(java.nio.Buffer.class.getDeclaredField("address"));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final MbufArray batch;
     private final int index;
 
@@ -169,6 +181,360 @@ public final class Packet {
         }
         UNSAFE.putShort(m + MbufLayout.DATA_LEN, (short) length);
         UNSAFE.putInt(m + MbufLayout.PKT_LEN, length);
+    }
+
+    // --- typed access in network byte order, and in-place bulk copies -------------------------
+
+    /**
+     * @param offset where in the packet, 0 to length() - 2
+     * @return the 16 bits there, big-endian (network byte order)
+     * @throws IndexOutOfBoundsException if they are not all inside the packet
+     */
+    public short getShort(int offset) {
+        long m = mbuf();
+        checkRange(offset, 2, pktLen(m));
+        long a = contiguous(m, offset, 2);
+        return a != 0 ? (short) fromNetwork(UNSAFE.getShort(a), 2) : (short) readSpanning(m, offset, 2);
+    }
+
+    /**
+     * @param offset where in the packet, 0 to length() - 4
+     * @return the 32 bits there, big-endian (network byte order)
+     * @throws IndexOutOfBoundsException if they are not all inside the packet
+     */
+    public int getInt(int offset) {
+        long m = mbuf();
+        checkRange(offset, 4, pktLen(m));
+        long a = contiguous(m, offset, 4);
+        return a != 0 ? (int) fromNetwork(UNSAFE.getInt(a), 4) : (int) readSpanning(m, offset, 4);
+    }
+
+    /**
+     * @param offset where in the packet, 0 to length() - 8
+     * @return the 64 bits there, big-endian (network byte order)
+     * @throws IndexOutOfBoundsException if they are not all inside the packet
+     */
+    public long getLong(int offset) {
+        long m = mbuf();
+        checkRange(offset, 8, pktLen(m));
+        long a = contiguous(m, offset, 8);
+        return a != 0 ? fromNetwork(UNSAFE.getLong(a), 8) : readSpanning(m, offset, 8);
+    }
+
+    /**
+     * @param offset where in the packet, 0 to length() - 1
+     * @param value the byte to write there
+     * @throws IndexOutOfBoundsException if offset is outside the packet
+     */
+    public void putByte(int offset, byte value) {
+        long m = mbuf();
+        checkRange(offset, 1, pktLen(m));
+        UNSAFE.putByte(contiguous(m, offset, 1), value);
+    }
+
+    /**
+     * @param offset where in the packet, 0 to length() - 2
+     * @param value written big-endian (network byte order)
+     * @throws IndexOutOfBoundsException if the two bytes are not both inside the packet
+     */
+    public void putShort(int offset, short value) {
+        long m = mbuf();
+        checkRange(offset, 2, pktLen(m));
+        long a = contiguous(m, offset, 2);
+        if (a != 0) {
+            UNSAFE.putShort(a, (short) toNetwork(value, 2));
+        } else {
+            writeSpanning(m, offset, 2, value);
+        }
+    }
+
+    /**
+     * @param offset where in the packet, 0 to length() - 4
+     * @param value written big-endian (network byte order)
+     * @throws IndexOutOfBoundsException if the four bytes are not all inside the packet
+     */
+    public void putInt(int offset, int value) {
+        long m = mbuf();
+        checkRange(offset, 4, pktLen(m));
+        long a = contiguous(m, offset, 4);
+        if (a != 0) {
+            UNSAFE.putInt(a, (int) toNetwork(value, 4));
+        } else {
+            writeSpanning(m, offset, 4, value);
+        }
+    }
+
+    /**
+     * @param offset where in the packet, 0 to length() - 8
+     * @param value written big-endian (network byte order)
+     * @throws IndexOutOfBoundsException if the eight bytes are not all inside the packet
+     */
+    public void putLong(int offset, long value) {
+        long m = mbuf();
+        checkRange(offset, 8, pktLen(m));
+        long a = contiguous(m, offset, 8);
+        if (a != 0) {
+            UNSAFE.putLong(a, toNetwork(value, 8));
+        } else {
+            writeSpanning(m, offset, 8, value);
+        }
+    }
+
+    /**
+     * Copies {@code dst.remaining()} bytes from {@code offset} in the packet into {@code dst}, whose
+     * position advances by that many.
+     *
+     * @param offset where in the packet
+     * @param dst a heap or direct buffer
+     * @throws IndexOutOfBoundsException if the range is not inside the packet
+     * @throws java.nio.ReadOnlyBufferException if dst is read-only
+     */
+    public void copyTo(int offset, ByteBuffer dst) {
+        if (dst.isReadOnly()) {
+            throw new java.nio.ReadOnlyBufferException();
+        }
+        copy(offset, dst, dst.remaining(), true);
+    }
+
+    /**
+     * Overwrites {@code length} bytes of the packet at {@code offset} with src[srcOffset, srcOffset +
+     * length): in place, the packet's length does not change (see {@link #append(int)}).
+     *
+     * @param offset where in the packet
+     * @param src the bytes
+     * @param srcOffset where in src
+     * @param length how many
+     * @throws IndexOutOfBoundsException if either range is outside its packet or array
+     */
+    public void copyFrom(int offset, byte[] src, int srcOffset, int length) {
+        long m = mbuf();
+        checkRange(offset, length, pktLen(m));
+        checkRange(srcOffset, length, src.length);
+        while (length > 0) {
+            int dataLen = dataLen(m);
+            if (offset >= dataLen) {
+                offset -= dataLen;
+            } else {
+                int n = Math.min(length, dataLen - offset);
+                UNSAFE.copyMemory(src, BYTE_ARRAY_BASE + srcOffset, null, dataAddress(m) + offset, n);
+                srcOffset += n;
+                length -= n;
+                offset = 0;
+            }
+            if (length > 0) {
+                m = next(m);
+            }
+        }
+    }
+
+    /**
+     * Overwrites {@code src.remaining()} bytes of the packet at {@code offset} with src's, whose
+     * position advances by that many; in place, the packet's length does not change.
+     *
+     * @param offset where in the packet
+     * @param src a heap or direct buffer
+     * @throws IndexOutOfBoundsException if the range is not inside the packet
+     */
+    public void copyFrom(int offset, ByteBuffer src) {
+        copy(offset, src, src.remaining(), false);
+    }
+
+    /** Copies between the packet and a buffer's remaining bytes; toBuffer: packet -> buffer. */
+    private void copy(int offset, ByteBuffer buf, int length, boolean toBuffer) {
+        long m = mbuf();
+        checkRange(offset, length, pktLen(m));
+        Object base;
+        long at;
+        if (buf.hasArray()) {
+            base = buf.array();
+            at = BYTE_ARRAY_BASE + buf.arrayOffset() + buf.position();
+        } else if (buf.isDirect()) {
+            base = null;
+            at = UNSAFE.getLong(buf, BUFFER_ADDRESS) + buf.position();
+        } else {
+            throw new IllegalArgumentException("a read-only heap buffer cannot be read in place; use a byte[]");
+        }
+        int done = 0;
+        while (done < length) {
+            int dataLen = dataLen(m);
+            if (offset >= dataLen) {
+                offset -= dataLen;
+            } else {
+                int n = Math.min(length - done, dataLen - offset);
+                if (toBuffer) {
+                    UNSAFE.copyMemory(null, dataAddress(m) + offset, base, at + done, n);
+                } else {
+                    UNSAFE.copyMemory(base, at + done, null, dataAddress(m) + offset, n);
+                }
+                done += n;
+                offset = 0;
+            }
+            if (done < length) {
+                m = next(m);
+            }
+        }
+        java.lang.ref.Reference.reachabilityFence(buf);
+        buf.position(buf.position() + length);
+    }
+
+    // --- headers: DPDK's rte_pktmbuf_prepend/adj/trim/append, in Java -------------------------
+
+    /**
+     * Grows the packet at the front by {@code length} bytes taken from the first segment's headroom
+     * ({@code rte_pktmbuf_prepend}), e.g. to push a header; the new bytes are whatever the buffer
+     * held.
+     *
+     * @param length 0 to {@link #headroom()}
+     * @throws IndexOutOfBoundsException if the headroom is smaller
+     */
+    public void prepend(int length) {
+        long m = mbuf();
+        int room = dataOff(m);
+        if (length < 0 || length > room) {
+            throw new IndexOutOfBoundsException("cannot prepend " + length + " bytes: headroom is " + room);
+        }
+        UNSAFE.putShort(m + MbufLayout.DATA_OFF, (short) (room - length));
+        UNSAFE.putShort(m + MbufLayout.DATA_LEN, (short) (dataLen(m) + length));
+        UNSAFE.putInt(m + MbufLayout.PKT_LEN, pktLen(m) + length);
+    }
+
+    /**
+     * Removes {@code length} bytes from the front of the packet ({@code rte_pktmbuf_adj}), e.g. to
+     * pop a header; they must lie in the first segment.
+     *
+     * @param length 0 to the first segment's data length
+     * @throws IndexOutOfBoundsException if the first segment is shorter
+     */
+    public void adj(int length) {
+        long m = mbuf();
+        int dataLen = dataLen(m);
+        if (length < 0 || length > dataLen) {
+            throw new IndexOutOfBoundsException("cannot remove " + length + " bytes from the front: the first segment"
+                    + " holds " + dataLen);
+        }
+        UNSAFE.putShort(m + MbufLayout.DATA_OFF, (short) (dataOff(m) + length));
+        UNSAFE.putShort(m + MbufLayout.DATA_LEN, (short) (dataLen - length));
+        UNSAFE.putInt(m + MbufLayout.PKT_LEN, pktLen(m) - length);
+    }
+
+    /**
+     * Removes {@code length} bytes from the end of the packet ({@code rte_pktmbuf_trim}); they must
+     * lie in the last segment.
+     *
+     * @param length 0 to the last segment's data length
+     * @throws IndexOutOfBoundsException if the last segment is shorter
+     */
+    public void trim(int length) {
+        long head = mbuf();
+        long last = lastSegment(head);
+        int dataLen = dataLen(last);
+        if (length < 0 || length > dataLen) {
+            throw new IndexOutOfBoundsException("cannot trim " + length + " bytes: the last segment holds " + dataLen);
+        }
+        UNSAFE.putShort(last + MbufLayout.DATA_LEN, (short) (dataLen - length));
+        UNSAFE.putInt(head + MbufLayout.PKT_LEN, pktLen(head) - length);
+    }
+
+    /**
+     * Grows the packet at the end by {@code length} bytes of the last segment's tailroom
+     * ({@code rte_pktmbuf_append}); the new bytes are whatever the buffer held.
+     *
+     * @param length 0 to {@link #tailroom()}
+     * @throws IndexOutOfBoundsException if the tailroom is smaller
+     */
+    public void append(int length) {
+        long head = mbuf();
+        long last = lastSegment(head);
+        int room = tailroom(last);
+        if (length < 0 || length > room) {
+            throw new IndexOutOfBoundsException("cannot append " + length + " bytes: tailroom is " + room);
+        }
+        UNSAFE.putShort(last + MbufLayout.DATA_LEN, (short) (dataLen(last) + length));
+        UNSAFE.putInt(head + MbufLayout.PKT_LEN, pktLen(head) + length);
+    }
+
+    /** @return bytes {@link #prepend(int)} can add: the first segment's headroom */
+    public int headroom() {
+        return dataOff(mbuf());
+    }
+
+    /** @return bytes {@link #append(int)} can add: the last segment's tailroom */
+    public int tailroom() {
+        return tailroom(lastSegment(mbuf()));
+    }
+
+    private static int tailroom(long m) {
+        return (UNSAFE.getShort(m + MbufLayout.BUF_LEN) & 0xffff) - dataOff(m) - dataLen(m);
+    }
+
+    private static long lastSegment(long m) {
+        int segs = UNSAFE.getShort(m + MbufLayout.NB_SEGS) & 0xffff;
+        for (int i = 1; i < segs; i++) {
+            m = next(m);
+        }
+        return m;
+    }
+
+    private static int pktLen(long m) {
+        return UNSAFE.getInt(m + MbufLayout.PKT_LEN);
+    }
+
+    private static int dataLen(long m) {
+        return UNSAFE.getShort(m + MbufLayout.DATA_LEN) & 0xffff;
+    }
+
+    private static int dataOff(long m) {
+        return UNSAFE.getShort(m + MbufLayout.DATA_OFF) & 0xffff;
+    }
+
+    /**
+     * @return the address of packet bytes [offset, offset + size) when they lie in one segment
+     *     (the common case), else 0; the range is inside the packet (checked by the caller)
+     */
+    private static long contiguous(long m, int offset, int size) {
+        while (true) {
+            int dataLen = dataLen(m);
+            if (offset < dataLen) {
+                return offset + size <= dataLen ? dataAddress(m) + offset : 0;
+            }
+            offset -= dataLen;
+            m = next(m);
+        }
+    }
+
+    /** A big-endian value whose bytes span segments, byte by byte. */
+    private static long readSpanning(long m, int offset, int size) {
+        long v = 0;
+        for (int i = 0; i < size; i++) {
+            v = v << 8 | (UNSAFE.getByte(contiguous(m, offset + i, 1)) & 0xff);
+        }
+        return v;
+    }
+
+    private static void writeSpanning(long m, int offset, int size, long value) {
+        for (int i = size - 1; i >= 0; i--) {
+            UNSAFE.putByte(contiguous(m, offset + i, 1), (byte) value);
+            value >>>= 8;
+        }
+    }
+
+    /** Native-order bits of a {@code size}-byte field read from memory, as a network-order value. */
+    private static long fromNetwork(long raw, int size) {
+        if (!LITTLE_ENDIAN) {
+            return raw;
+        }
+        switch (size) {
+            case 2:
+                return Short.reverseBytes((short) raw);
+            case 4:
+                return Integer.reverseBytes((int) raw);
+            default:
+                return Long.reverseBytes(raw);
+        }
+    }
+
+    private static long toNetwork(long value, int size) {
+        return fromNetwork(value, size);
     }
 
     private static long dataAddress(long m) {

@@ -1,0 +1,201 @@
+package io.jvhost.mbuf;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.jvhost.testing.SharedEal;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Typed reads and writes in network byte order, bulk copies and DPDK's header operations on real
+ * mbufs, single- and multi-segment, checked against java.nio's big-endian view of the same bytes.
+ */
+class PacketAccessTest {
+    static MbufPool pool;
+
+    @BeforeAll
+    static void setUp() {
+        SharedEal.get();
+        pool = MbufPool.create(null, 1024, 0, MbufPool.DEFAULT_DATA_ROOM);
+    }
+
+    @AfterAll
+    static void tearDown() {
+        pool.close();
+    }
+
+    static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new SplittableRandom(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Every offset, every width, in one segment (64 B) and across three (5000 B). */
+    @Test
+    void typedReadsAgreeWithNioBigEndianEverywhere() {
+        for (int size : new int[] {64, 1500, 5000}) {
+            byte[] data = random(size, size);
+            ByteBuffer expected = ByteBuffer.wrap(data); // big-endian
+            try (PacketBatch b = PacketBatch.allocate(1)) {
+                assertThat(b.allocate(pool, 1), equalTo(true));
+                Packet p = b.packet(0);
+                p.setData(data, 0, size);
+                assertThat(p.segments(), equalTo(size > 2048 ? 3 : 1));
+                for (int off = 0; off < size; off++) {
+                    assertThat(p.getByte(off), equalTo(data[off]));
+                    if (off + 2 <= size) {
+                        assertThat("short at " + off, p.getShort(off), equalTo(expected.getShort(off)));
+                    }
+                    if (off + 4 <= size) {
+                        assertThat("int at " + off, p.getInt(off), equalTo(expected.getInt(off)));
+                    }
+                    if (off + 8 <= size) {
+                        assertThat("long at " + off, p.getLong(off), equalTo(expected.getLong(off)));
+                    }
+                }
+                assertThrows(IndexOutOfBoundsException.class, () -> p.getShort(size - 1));
+                assertThrows(IndexOutOfBoundsException.class, () -> p.getInt(size - 3));
+                assertThrows(IndexOutOfBoundsException.class, () -> p.getLong(-1));
+                assertThrows(IndexOutOfBoundsException.class, () -> p.putLong(size - 7, 1));
+            }
+        }
+    }
+
+    @Test
+    void typedWritesLandBigEndianIncludingAcrossSegments() {
+        int size = 5000;
+        byte[] data = random(size, 7);
+        ByteBuffer expected = ByteBuffer.wrap(data.clone());
+        try (PacketBatch b = PacketBatch.allocate(1)) {
+            assertThat(b.allocate(pool, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(data, 0, size);
+            int firstSegment = 2048; // data room 2176 less 128 of headroom
+            int[] offsets = {0, 14, firstSegment - 1, firstSegment - 3, firstSegment - 7, 2 * firstSegment - 5, size - 8};
+            long v = 0x0102030405060708L;
+            for (int off : offsets) {
+                p.putLong(off, v);
+                expected.putLong(off, v);
+                p.putInt(off + 1, (int) ~v);
+                expected.putInt(off + 1, (int) ~v);
+                p.putShort(off + 2, (short) 0xbeef);
+                expected.putShort(off + 2, (short) 0xbeef);
+                p.putByte(off + 3, (byte) 0x7f);
+                expected.put(off + 3, (byte) 0x7f);
+                v = Long.rotateLeft(v, 13);
+            }
+            assertThat(Arrays.equals(p.toByteArray(), expected.array()), equalTo(true));
+        }
+    }
+
+    @Test
+    void bulkCopiesWithHeapAndDirectBuffers() {
+        byte[] data = random(5000, 11);
+        try (PacketBatch b = PacketBatch.allocate(1)) {
+            assertThat(b.allocate(pool, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(data, 0, data.length);
+            for (ByteBuffer dst : new ByteBuffer[] {ByteBuffer.allocate(3000), ByteBuffer.allocateDirect(3000)}) {
+                dst.position(100);
+                p.copyTo(1000, dst.slice(100, 2900));
+                dst.position(100).limit(3000);
+                byte[] got = new byte[2900];
+                dst.get(got);
+                assertThat(Arrays.equals(got, Arrays.copyOfRange(data, 1000, 3900)), equalTo(true));
+            }
+            ByteBuffer direct = ByteBuffer.allocateDirect(2500).put(random(2500, 12)).flip();
+            p.copyFrom(1500, direct);
+            assertThat(direct.remaining(), equalTo(0));
+            byte[] patch = random(700, 13);
+            p.copyFrom(4300, patch, 0, 700);
+            byte[] want = data.clone();
+            direct.flip();
+            direct.get(want, 1500, 2500);
+            System.arraycopy(patch, 0, want, 4300, 700);
+            assertThat(Arrays.equals(p.toByteArray(), want), equalTo(true));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.copyFrom(4500, patch, 0, 700));
+            assertThrows(java.nio.ReadOnlyBufferException.class,
+                    () -> p.copyTo(0, ByteBuffer.allocate(4).asReadOnlyBuffer()));
+            assertThat(p.length(), equalTo(5000));
+        }
+    }
+
+    /** Push a VLAN-sized header, pop it, trim and append, as DPDK's functions do. */
+    @Test
+    void prependAdjTrimAppend() {
+        byte[] frame = random(60, 21);
+        try (PacketBatch b = PacketBatch.allocate(1)) {
+            assertThat(b.allocate(pool, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(frame, 0, frame.length);
+            int headroom = p.headroom();
+            assertThat(headroom, equalTo(128));
+            assertThat(p.tailroom(), equalTo(2048 - 60));
+            p.prepend(4);
+            p.putInt(0, 0x8100_0064);
+            assertThat(p.length(), equalTo(64));
+            assertThat(p.headroom(), equalTo(headroom - 4));
+            assertThat(p.getInt(0), equalTo(0x8100_0064));
+            assertThat(p.getByte(4), equalTo(frame[0]));
+            p.adj(4);
+            assertThat(Arrays.equals(p.toByteArray(), frame), equalTo(true));
+            p.trim(10);
+            assertThat(Arrays.equals(p.toByteArray(), Arrays.copyOf(frame, 50)), equalTo(true));
+            p.append(10);
+            assertThat(p.length(), equalTo(60));
+            assertThat(Arrays.equals(Arrays.copyOf(p.toByteArray(), 50), Arrays.copyOf(frame, 50)), equalTo(true));
+            IndexOutOfBoundsException e = assertThrows(IndexOutOfBoundsException.class, () -> p.prepend(headroom + 1));
+            assertThat(e.getMessage(), containsString("headroom is 128"));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.adj(61));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.trim(-1));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.append(p.tailroom() + 1));
+            assertThat(p.length(), equalTo(60));
+        }
+        // multi-segment: adj works on the first segment, trim and append on the last
+        byte[] big = random(5000, 22);
+        try (PacketBatch b = PacketBatch.allocate(1)) {
+            assertThat(b.allocate(pool, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(big, 0, big.length);
+            p.adj(100);
+            p.trim(4);
+            assertThat(Arrays.equals(p.toByteArray(), Arrays.copyOfRange(big, 100, 4996)), equalTo(true));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.trim(5000 - 2 * 2048 + 1));
+            assertThat(p.tailroom(), greaterThan(0));
+        }
+    }
+
+    @Test
+    void typedAccessAllocatesNothing() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (PacketBatch b = PacketBatch.allocate(1)) {
+            assertThat(b.allocate(pool, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(random(1500, 31), 0, 1500);
+            long sum = 0;
+            for (int warm = 0; warm < 3; warm++) {
+                long start = mx.getThreadAllocatedBytes(Thread.currentThread().getId());
+                for (int i = 0; i < 100_000; i++) {
+                    int off = i % 1400;
+                    long mac = p.getLong(off) >>> 16;
+                    p.putShort(off + 8, (short) mac);
+                    sum += p.getInt(off + 4) + p.getShort(off);
+                }
+                long allocated = mx.getThreadAllocatedBytes(Thread.currentThread().getId()) - start;
+                if (warm == 2) {
+                    assertThat("bytes allocated by 400,000 typed accesses (" + sum + ")", allocated, lessThanOrEqualTo(0L));
+                }
+            }
+        }
+    }
+}
