@@ -8,6 +8,8 @@ frontend's packet rate for both and their ratio:
   rx    frontend txonly  -> backend receives  (jvhost --mode sink     | testpmd rxonly)
   tx    backend sends    -> frontend rxonly   (jvhost --mode source   | testpmd txonly)
   loop  frontend io      <-> backend echoes   (jvhost --mode loopback | testpmd io)
+  macswap  as loop, the backend swapping each frame's MAC addresses in place
+                                              (jvhost --mode macswap  | testpmd macswap)
 
 and the same three with the IOMMU on (rx-iommu, tx-iommu, loop-iommu): testpmd's virtio-user has no
 IOMMU, so there the frontend is jvhost's pure-Java one (io.jvhost.bench.FrontendRate,
@@ -152,7 +154,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
     procs = []
     try:
         if backend == "jvhost":
-            mode = {"rx": "sink", "tx": "source", "loop": "loopback"}[scenario]
+            mode = {"rx": "sink", "tx": "source", "loop": "loopback", "macswap": "macswap"}[scenario]
             # like testpmd's forwarding lcore, only the serving thread is pinned; the JVM's other
             # threads (JIT, GC, DPDK's vhost-events thread) go where the scheduler puts them, as
             # testpmd's control threads do
@@ -166,7 +168,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             procs.append(back)
             back.wait_for(r"jvhost serve:")
         else:
-            fwd = {"rx": "rxonly", "tx": "txonly", "loop": "io"}[scenario]
+            fwd = {"rx": "rxonly", "tx": "txonly", "loop": "io", "macswap": "macswap"}[scenario]
             vdev = "net_vhost0,iface=%s,queues=1" % sock + (",iommu-support=1" if iommu else "")
             back = testpmd(BACK_LCORES, vdev, fwd, size, hugepages, "bench-back-" + tag, "testpmd-backend")
             procs.append(back)
@@ -184,7 +186,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
             procs.append(front)
             m = front.wait_for(r"rate ([0-9.]+) misses (\d+)", timeout=60 + warmup + window)
             return float(m.group(1))
-        ffwd = {"rx": "txonly", "tx": "rxonly", "loop": "io"}[scenario]
+        ffwd = {"rx": "txonly", "tx": "rxonly", "loop": "io", "macswap": "io"}[scenario]
         # should virtio-user still fail to come up (the port missing: "Invalid port 0"), try
         # again, and say why if it never does
         for attempt in range(3):
@@ -203,9 +205,9 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
         time.sleep(1.0)
         if backend != "jvhost":
             back.command("start")
-        front.command("start tx_first 16" if scenario == "loop" else "start")
+        front.command("start tx_first 16" if scenario in ("loop", "macswap") else "start")
         time.sleep(warmup)
-        counter = "RX-packets" if scenario in ("tx", "loop") else "TX-packets"
+        counter = "RX-packets" if scenario in ("tx", "loop", "macswap") else "TX-packets"
         t0 = time.monotonic()
         c0 = port_counter(front.command("show port stats 0"), counter)
         time.sleep(window)
@@ -239,7 +241,7 @@ def main():
     ap.add_argument("--window", type=float, default=4.0, help="seconds measured per run (default 4)")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of traffic before measuring (default 2)")
     ap.add_argument("--hugepages", action="store_true", help="all processes on hugepages instead of --no-huge")
-    ap.add_argument("--scenarios", default="rx,tx,loop,rx-iommu,tx-iommu,loop-iommu")
+    ap.add_argument("--scenarios", default="rx,tx,loop,macswap,rx-iommu,tx-iommu,loop-iommu")
     ap.add_argument("--sizes", default="64,1518")
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench", "result.json"))
     a = ap.parse_args()

@@ -28,8 +28,8 @@ import sun.misc.Signal;
 /** {@code jvhost serve}: vhost-user ports served until Ctrl-C. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve vhost-user ports until SIGINT/SIGTERM, then print final counts and exit 0.",
-            "Modes: loopback (each port's packets back to it), forward (between two ports),",
-            "sink (count and free), source (generate --size byte frames at --rate)."})
+            "Modes: loopback (each port's packets back to it), macswap (loopback, Ethernet addresses swapped),",
+            "forward (between two ports), sink (count and free), source (generate --size byte frames at --rate)."})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "vhost-user socket (repeatable)")
     List<Path> sockets = new ArrayList<>();
@@ -43,7 +43,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--queues", paramLabel = "N", description = "queue pairs per port (default: ${DEFAULT-VALUE})")
     int queues = 1;
 
-    @Option(names = "--mode", paramLabel = "MODE", description = "loopback|forward|sink|source (default: ${DEFAULT-VALUE})")
+    @Option(names = "--mode", paramLabel = "MODE", description = "loopback|macswap|forward|sink|source (default: ${DEFAULT-VALUE})")
     String mode = "loopback";
 
     @Option(names = "--size", paramLabel = "BYTES", description = "source frame size (default: ${DEFAULT-VALUE})")
@@ -167,7 +167,7 @@ final class ServeCommand implements Callable<Integer> {
             if (e.getMessage() != null && e.getMessage().startsWith("--mode")) {
                 throw e;
             }
-            throw new IllegalArgumentException("unknown mode '" + mode + "': use loopback, forward, sink or source");
+            throw new IllegalArgumentException("unknown mode '" + mode + "': use loopback, macswap, forward, sink or source");
         }
     }
 

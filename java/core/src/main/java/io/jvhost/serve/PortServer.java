@@ -3,6 +3,7 @@ package io.jvhost.serve;
 import io.jvhost.eal.Eal;
 import io.jvhost.eal.LcoreRegistration;
 import io.jvhost.mbuf.MbufPool;
+import io.jvhost.mbuf.Packet;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
@@ -213,7 +214,7 @@ public final class PortServer implements AutoCloseable {
                     VhostDevice d = ports.get(p).currentDevice();
                     for (int q = 0; q < queuePairs; q++) {
                         switch (mode) {
-                            case LOOPBACK -> relay(d, d, p, q, counters[p][q]);
+                            case LOOPBACK, MACSWAP -> relay(d, d, p, q, counters[p][q]);
                             case FORWARD -> relay(d, ports.get(1 - p).currentDevice(), p, q, counters[1 - p][q]);
                             case SINK -> sink(d, pending[p][q], counters[p][q], q);
                             case SOURCE -> source(d, p, q, start, sent, p * queuePairs + q);
@@ -247,8 +248,26 @@ public final class PortServer implements AutoCloseable {
             long b = bytes(batch, 0, n);
             in.addRx(n, b);
             pendingBytes[p][q] = b;
+            if (mode == Mode.MACSWAP) {
+                swapMacs(batch, n);
+            }
         }
         send(to, p, q, out);
+    }
+
+    /** Swaps destination (bytes 0-5) and source (6-11) of each frame of 12 bytes or more, in place. */
+    private static void swapMacs(PacketBatch batch, int n) {
+        for (int i = 0; i < n; i++) {
+            Packet p = batch.packet(i);
+            if (p.length() >= 12) {
+                long a = p.getLong(0); // d0..d5 s0 s1
+                int b = p.getInt(8); // s2..s5
+                long dst = a >>> 16;
+                long src = (a & 0xffff) << 32 | (b & 0xffff_ffffL);
+                p.putLong(0, src << 16 | dst >>> 32);
+                p.putInt(8, (int) dst);
+            }
+        }
     }
 
     private void sink(VhostDevice d, PacketBatch batch, QueueCounters c, int q) {
