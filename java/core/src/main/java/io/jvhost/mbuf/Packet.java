@@ -103,23 +103,9 @@ public final class Packet {
      */
     public void copyTo(int offset, byte[] dst, int dstOffset, int length) {
         long m = mbuf();
-        checkRange(offset, length, UNSAFE.getInt(m + MbufLayout.PKT_LEN));
+        checkRange(offset, length, pktLen(m));
         checkRange(dstOffset, length, dst.length);
-        while (length > 0) {
-            int dataLen = UNSAFE.getShort(m + MbufLayout.DATA_LEN) & 0xffff;
-            if (offset >= dataLen) {
-                offset -= dataLen;
-            } else {
-                int n = Math.min(length, dataLen - offset);
-                UNSAFE.copyMemory(null, dataAddress(m) + offset, dst, BYTE_ARRAY_BASE + dstOffset, n);
-                dstOffset += n;
-                length -= n;
-                offset = 0;
-            }
-            if (length > 0) {
-                m = next(m);
-            }
-        }
+        transfer(m, offset, dst, BYTE_ARRAY_BASE + dstOffset, length, true);
     }
 
     /**
@@ -310,21 +296,7 @@ public final class Packet {
         long m = mbuf();
         checkRange(offset, length, pktLen(m));
         checkRange(srcOffset, length, src.length);
-        while (length > 0) {
-            int dataLen = dataLen(m);
-            if (offset >= dataLen) {
-                offset -= dataLen;
-            } else {
-                int n = Math.min(length, dataLen - offset);
-                UNSAFE.copyMemory(src, BYTE_ARRAY_BASE + srcOffset, null, dataAddress(m) + offset, n);
-                srcOffset += n;
-                length -= n;
-                offset = 0;
-            }
-            if (length > 0) {
-                m = next(m);
-            }
-        }
+        transfer(m, offset, src, BYTE_ARRAY_BASE + srcOffset, length, false);
     }
 
     /**
@@ -343,17 +315,23 @@ public final class Packet {
     private void copy(int offset, ByteBuffer buf, int length, boolean toBuffer) {
         long m = mbuf();
         checkRange(offset, length, pktLen(m));
-        Object base;
-        long at;
         if (buf.hasArray()) {
-            base = buf.array();
-            at = BYTE_ARRAY_BASE + buf.arrayOffset() + buf.position();
+            transfer(m, offset, buf.array(), BYTE_ARRAY_BASE + buf.arrayOffset() + buf.position(), length, toBuffer);
         } else if (buf.isDirect()) {
-            base = null;
-            at = UNSAFE.getLong(buf, BUFFER_ADDRESS) + buf.position();
+            transfer(m, offset, null, UNSAFE.getLong(buf, BUFFER_ADDRESS) + buf.position(), length, toBuffer);
+            java.lang.ref.Reference.reachabilityFence(buf);
         } else {
             throw new IllegalArgumentException("a read-only heap buffer cannot be read in place; use a byte[]");
         }
+        buf.position(buf.position() + length);
+    }
+
+    /**
+     * Copies {@code length} packet bytes from {@code offset} (checked by the caller) to or from
+     * memory at {@code base}/{@code at} (a byte[] and its Unsafe offset, or null and an address),
+     * segment by segment.
+     */
+    private static void transfer(long m, int offset, Object base, long at, int length, boolean out) {
         int done = 0;
         while (done < length) {
             int dataLen = dataLen(m);
@@ -361,7 +339,7 @@ public final class Packet {
                 offset -= dataLen;
             } else {
                 int n = Math.min(length - done, dataLen - offset);
-                if (toBuffer) {
+                if (out) {
                     UNSAFE.copyMemory(null, dataAddress(m) + offset, base, at + done, n);
                 } else {
                     UNSAFE.copyMemory(base, at + done, null, dataAddress(m) + offset, n);
@@ -373,8 +351,6 @@ public final class Packet {
                 m = next(m);
             }
         }
-        java.lang.ref.Reference.reachabilityFence(buf);
-        buf.position(buf.position() + length);
     }
 
     // --- headers: DPDK's rte_pktmbuf_prepend/adj/trim/append, in Java -------------------------
