@@ -49,7 +49,7 @@ public final class Packet {
 
     /** @return the packet's length in bytes, all segments */
     public int length() {
-        return UNSAFE.getInt(mbuf() + MbufLayout.PKT_LEN);
+        return pktLen(mbuf());
     }
 
     /**
@@ -71,15 +71,8 @@ public final class Packet {
      */
     public byte getByte(int offset) {
         long m = mbuf();
-        checkRange(offset, 1, UNSAFE.getInt(m + MbufLayout.PKT_LEN));
-        while (true) {
-            int dataLen = UNSAFE.getShort(m + MbufLayout.DATA_LEN) & 0xffff;
-            if (offset < dataLen) {
-                return UNSAFE.getByte(dataAddress(m) + offset);
-            }
-            offset -= dataLen;
-            m = next(m);
-        }
+        checkRange(offset, 1, pktLen(m));
+        return UNSAFE.getByte(contiguous(m, offset, 1));
     }
 
     /**
