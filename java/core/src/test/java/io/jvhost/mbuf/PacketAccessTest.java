@@ -183,7 +183,8 @@ class PacketAccessTest {
             Packet p = b.packet(0);
             p.setData(random(1500, 31), 0, 1500);
             long sum = 0;
-            for (int warm = 0; warm < 3; warm++) {
+            long[] allocated = new long[8];
+            for (int round = 0; round < allocated.length; round++) { // the first half warms up (JIT)
                 long start = mx.getThreadAllocatedBytes(Thread.currentThread().getId());
                 for (int i = 0; i < 100_000; i++) {
                     int off = i % 1400;
@@ -191,11 +192,15 @@ class PacketAccessTest {
                     p.putShort(off + 8, (short) mac);
                     sum += p.getInt(off + 4) + p.getShort(off);
                 }
-                long allocated = mx.getThreadAllocatedBytes(Thread.currentThread().getId()) - start;
-                if (warm == 2) {
-                    assertThat("bytes allocated by 400,000 typed accesses (" + sum + ")", allocated, lessThanOrEqualTo(0L));
-                }
+                allocated[round] = mx.getThreadAllocatedBytes(Thread.currentThread().getId()) - start;
             }
+            // One allocation per access would be at least 6.4 MB a round; CI once saw 88 bytes in a
+            // round while the JIT was still at work, hence: every late round under 1 KiB, one at 0.
+            long[] late = Arrays.copyOfRange(allocated, 4, 8);
+            String rounds = "bytes allocated per round of 400,000 typed accesses " + Arrays.toString(allocated)
+                    + " (" + sum + ")";
+            assertThat(rounds, Arrays.stream(late).max().getAsLong(), lessThanOrEqualTo(1024L));
+            assertThat(rounds, Arrays.stream(late).min().getAsLong(), lessThanOrEqualTo(0L));
         }
     }
 }
