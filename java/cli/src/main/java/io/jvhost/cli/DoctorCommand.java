@@ -113,7 +113,7 @@ final class DoctorCommand implements Callable<Integer> {
             ok(free + " free hugepages of " + size + " KiB, hugetlbfs mounted (use --hugepages)");
         } else {
             note("no usable hugepages (" + Math.max(free, 0) + " free, hugetlbfs " + (mounted ? "" : "not ") + "mounted):"
-                    + " jvhost runs with --no-huge (the default); for speed: sudo scripts/setup.sh --hugepages 512");
+                    + " jvhost runs with --no-huge (the default); for speed: sudo scripts/setup.sh --hugepages 256");
         }
     }
 
