@@ -4,7 +4,6 @@ import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,14 +25,12 @@ public final class MbufArray {
     private static final int BUSY = 1;
     private static final int CLOSED = 2;
     private static final VarHandle STATE;
-    private static final long BUFFER_ADDRESS;
     // Weak: a batch dropped without close() must not be kept alive by this set.
     private static final Set<MbufArray> OPEN = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(MbufArray.class, "state", int.class);
-            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -46,14 +43,14 @@ public final class MbufArray {
     private int count;
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
-    private volatile String closedBy;
+    private volatile boolean closedByEal;
 
     /** @param capacity pointer slots, checked by the caller */
     public MbufArray(int capacity) {
         NativeLoader.load();
         this.capacity = capacity;
         this.memory = ByteBuffer.allocateDirect(8 * capacity);
-        this.pointers = UNSAFE.getLong(memory, BUFFER_ADDRESS);
+        this.pointers = UnsafeMemory.addressOf(memory);
         OPEN.add(this);
     }
 
@@ -145,12 +142,12 @@ public final class MbufArray {
      * @throws IllegalStateException if another thread is using it right now
      */
     public void close() {
-        if (!tryClose("close()")) {
+        if (!tryClose(false)) {
             throw new IllegalStateException("packet batch is in use by another thread; close it after its burst");
         }
     }
 
-    private boolean tryClose(String by) {
+    private boolean tryClose(boolean byEal) {
         while (true) {
             int s = (int) STATE.getVolatile(this);
             if (s == CLOSED) {
@@ -166,7 +163,7 @@ public final class MbufArray {
         try {
             freeFirst(count);
         } finally {
-            closedBy = by;
+            closedByEal = byEal;
             STATE.setVolatile(this, CLOSED);
             OPEN.remove(this);
         }
@@ -174,8 +171,7 @@ public final class MbufArray {
     }
 
     private String closedMessage() {
-        String by = closedBy;
-        return "Eal.close()".equals(by) ? "packet batch is closed (by Eal.close())" : "packet batch is closed";
+        return closedByEal ? "packet batch is closed (by Eal.close())" : "packet batch is closed";
     }
 
     /**
@@ -193,7 +189,7 @@ public final class MbufArray {
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         int closed = 0;
         for (MbufArray a : open) {
-            while (!a.tryClose("Eal.close()")) {
+            while (!a.tryClose(true)) {
                 if (System.nanoTime() - deadline > 0) {
                     throw new IllegalStateException("a packet batch stayed in a burst for " + timeoutMillis
                             + " ms; stop the threads using batches before closing EAL");

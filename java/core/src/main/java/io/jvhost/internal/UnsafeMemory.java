@@ -12,6 +12,7 @@ public final class UnsafeMemory {
     public static final sun.misc.Unsafe UNSAFE;
     /** Offset of byte[] element 0. */
     public static final long BYTE_ARRAY_BASE;
+    private static final long BUFFER_ADDRESS;
 
     static {
         try {
@@ -19,9 +20,18 @@ public final class UnsafeMemory {
             f.setAccessible(true);
             UNSAFE = (sun.misc.Unsafe) f.get(null);
             BYTE_ARRAY_BASE = UNSAFE.arrayBaseOffset(byte[].class);
+            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(java.nio.Buffer.class.getDeclaredField("address"));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    /**
+     * @param direct a direct buffer (the caller keeps it reachable while it uses the address)
+     * @return the address of its element 0
+     */
+    public static long addressOf(java.nio.ByteBuffer direct) {
+        return UNSAFE.getLong(direct, BUFFER_ADDRESS);
     }
 
     private UnsafeMemory() {

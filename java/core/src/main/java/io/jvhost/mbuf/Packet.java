@@ -6,6 +6,7 @@ import static io.jvhost.internal.UnsafeMemory.UNSAFE;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MbufLayout;
 import io.jvhost.internal.NativeMbuf;
+import io.jvhost.internal.UnsafeMemory;
 import java.nio.ByteBuffer;
 
 /**
@@ -15,15 +16,6 @@ import java.nio.ByteBuffer;
  */
 public final class Packet {
     private static final boolean LITTLE_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.LITTLE_ENDIAN;
-    private static final long BUFFER_ADDRESS;
-
-    static {
-        try {
-            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(java.nio.Buffer.class.getDeclaredField("address"));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
-    }
 
     private final MbufArray batch;
     private final int index;
@@ -311,7 +303,7 @@ public final class Packet {
         if (buf.hasArray()) {
             transfer(m, offset, buf.array(), BYTE_ARRAY_BASE + buf.arrayOffset() + buf.position(), length, toBuffer);
         } else if (buf.isDirect()) {
-            transfer(m, offset, null, UNSAFE.getLong(buf, BUFFER_ADDRESS) + buf.position(), length, toBuffer);
+            transfer(m, offset, null, UnsafeMemory.addressOf(buf) + buf.position(), length, toBuffer);
             java.lang.ref.Reference.reachabilityFence(buf);
         } else {
             throw new IllegalArgumentException("a read-only heap buffer cannot be read in place; use a byte[]");

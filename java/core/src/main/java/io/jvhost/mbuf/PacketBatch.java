@@ -1,14 +1,12 @@
 package io.jvhost.mbuf;
 
-import static io.jvhost.internal.UnsafeMemory.UNSAFE;
-
 import io.jvhost.Jvhost;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MbufLayout;
 import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeMbuf;
-import java.nio.Buffer;
+import io.jvhost.internal.UnsafeMemory;
 import java.nio.ByteBuffer;
 
 /**
@@ -30,15 +28,8 @@ public final class PacketBatch implements AutoCloseable {
     /** Largest capacity: DPDK burst calls count in uint16_t. */
     public static final int MAX_CAPACITY = 4096;
 
-    private static final long BUFFER_ADDRESS;
-
     static {
         NativeHandles.registerBatches(b -> ((PacketBatch) b).array);
-        try {
-            BUFFER_ADDRESS = UNSAFE.objectFieldOffset(Buffer.class.getDeclaredField("address"));
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
     }
 
     final MbufArray array;
@@ -168,7 +159,7 @@ public final class PacketBatch implements AutoCloseable {
         try {
             array.enter();
             try {
-                long src = UNSAFE.getLong(template, BUFFER_ADDRESS) + template.position();
+                long src = UnsafeMemory.addressOf(template) + template.position();
                 if (NativeMbuf.allocFilled(mp, array.pointers(), array.count(), n, src, copy, length) != 0) {
                     return false;
                 }

@@ -245,11 +245,11 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     private VirtioNetFrontend(Builder b) throws VhostUserException {
         this.cfg = b;
-        int slot = roundPage(NET_HDR_SIZE + b.maxFrameSize);
+        int slot = DeviceAddresses.roundPage(NET_HDR_SIZE + b.maxFrameSize);
         this.txSlotSize = slot;
         long need = b.memorySize;
         if (need == 0) {
-            long perQueue = 5L * roundPage(16L * b.ringSize) + (long) b.ringSize * slot
+            long perQueue = 5L * DeviceAddresses.roundPage(16L * b.ringSize) + (long) b.ringSize * slot
                     + (b.mergeable ? (long) b.ringSize * Math.max(b.rxBufferSize, GuestMemory.PAGE_SIZE)
                             : (long) b.ringSize * GuestMemory.PAGE_SIZE);
             need = b.queuePairs * perQueue + (2L << 20);
@@ -302,10 +302,6 @@ public final class VirtioNetFrontend implements AutoCloseable {
      */
     public static Builder builder(Path socket) {
         return new Builder(socket);
-    }
-
-    private static int roundPage(long n) {
-        return DeviceAddresses.roundPage(n);
     }
 
     private long[] negotiate(VhostUserConnection c) throws VhostUserException {
@@ -395,7 +391,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
         if (cfg.iommu == IommuMode.QEMU) {
             for (SplitVirtqueue vq : all) {
-                iommu.update(addresses.dev(vq.usedGpa), roundPage(vq.usedBytes()), IotlbLog.Cause.PRESEND_USED_RING);
+                iommu.update(addresses.dev(vq.usedGpa), DeviceAddresses.roundPage(vq.usedBytes()), IotlbLog.Cause.PRESEND_USED_RING);
             }
         } else if (cfg.iommu == IommuMode.EAGER) {
             iommu.updateAll();
