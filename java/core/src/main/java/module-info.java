@@ -7,6 +7,8 @@
  */
 module io.jvhost.core {
     requires jdk.unsupported; // sun.misc.Unsafe: packet bytes in place (JDK 17)
+    requires java.management; // io.jvhost.metrics' MBeans
+    requires static jdk.httpserver; // io.jvhost.metrics.PrometheusEndpoint only: optional for users
 
     exports io.jvhost;
     exports io.jvhost.eal;
@@ -14,6 +16,7 @@ module io.jvhost.core {
     exports io.jvhost.iotlb;
     exports io.jvhost.log;
     exports io.jvhost.mbuf;
+    exports io.jvhost.metrics;
     exports io.jvhost.protocol;
     exports io.jvhost.serve;
     exports io.jvhost.vhost;
