@@ -7,7 +7,7 @@
  */
 module io.jvhost.core {
     requires jdk.unsupported; // sun.misc.Unsafe: packet bytes in place (JDK 17)
-    requires java.management; // io.jvhost.metrics' MBeans
+    requires transitive java.management; // io.jvhost.metrics' MBeans: its API names ObjectName, MBeanServer
     requires static jdk.httpserver; // io.jvhost.metrics.PrometheusEndpoint only: optional for users
 
     exports io.jvhost;

@@ -4,6 +4,10 @@ import io.jvhost.eal.Eal;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
 import io.jvhost.mbuf.MbufPool;
+import io.jvhost.metrics.JmxMetrics;
+import io.jvhost.metrics.JsonStats;
+import io.jvhost.metrics.PrometheusEndpoint;
+import io.jvhost.metrics.ServerSnapshot;
 import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
 import io.jvhost.serve.QueueCounters;
@@ -11,6 +15,9 @@ import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
 import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -55,6 +62,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--stats-period", paramLabel = "S", description = "seconds between statistics lines, 0 = none (default: ${DEFAULT-VALUE})")
     double statsPeriod = 1;
 
+    @Option(names = "--stats-format", paramLabel = "FORMAT", description = "text, or json: one JSON object per line"
+            + " on stdout, the other messages on stderr (default: ${DEFAULT-VALUE})")
+    String statsFormat = "text";
+
+    @Option(names = "--metrics-port", paramLabel = "PORT", description = "serve Prometheus metrics over HTTP at"
+            + " /metrics on this TCP port, 0 = any free one (default: none)")
+    Integer metricsPort;
+
+    @Option(names = "--metrics-address", paramLabel = "ADDR", description = "address for --metrics-port"
+            + " (default: ${DEFAULT-VALUE}, local only)")
+    String metricsAddress = "127.0.0.1";
+
     @Option(names = "--duration", paramLabel = "S", description = "stop by itself after S seconds (default: run until signalled)")
     double duration;
 
@@ -79,6 +98,12 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         Mode m = parseMode();
+        boolean json = parseStatsFormat();
+        PrintWriter stats = out;
+        if (json) {
+            out = spec.commandLine().getErr(); // stdout carries the JSON lines only
+        }
+        InetSocketAddress metricsAt = metricsAddress();
         if (queues < 1 || queues > 128) {
             throw new IllegalArgumentException("--queues must be 1..128: " + queues);
         }
@@ -110,8 +135,18 @@ final class ServeCommand implements Callable<Integer> {
             out.flush();
             long started = System.nanoTime();
             PortServer server = PortServer.start(ports, m, pool, size, rate, cpus).holdNanos((long) (holdMs * 1e6));
+            JmxMetrics jmx = null;
+            PrometheusEndpoint http = null;
+            ServerSnapshot first = ServerSnapshot.of(server);
             try {
+                jmx = JmxMetrics.register(server);
+                if (metricsAt != null) {
+                    http = PrometheusEndpoint.start(metricsAt, server);
+                    out.printf("jvhost serve: metrics at %s%n", http.uri());
+                    out.flush();
+                }
                 Snapshot last = new Snapshot(server, started);
+                ServerSnapshot lastJson = first;
                 long periodNanos = (long) (statsPeriod * 1e9);
                 long end = duration > 0 ? started + (long) (duration * 1e9) : Long.MAX_VALUE;
                 while (true) {
@@ -122,18 +157,36 @@ final class ServeCommand implements Callable<Integer> {
                         break;
                     }
                     if (periodNanos > 0 && System.nanoTime() < end) {
-                        Snapshot s = new Snapshot(server, System.nanoTime());
-                        printRates(out, server, last, s);
-                        last = s;
+                        if (json) {
+                            ServerSnapshot s = ServerSnapshot.of(server);
+                            stats.println(JsonStats.line(lastJson, s));
+                            stats.flush();
+                            lastJson = s;
+                        } else {
+                            Snapshot s = new Snapshot(server, System.nanoTime());
+                            printRates(out, server, last, s);
+                            last = s;
+                        }
                     }
                 }
             } finally {
+                if (http != null) {
+                    http.close();
+                }
+                if (jmx != null) {
+                    jmx.close();
+                }
                 server.close();
                 for (VhostUserPort p : ports) {
                     p.close();
                 }
             }
-            printTotals(out, server, (System.nanoTime() - started) / 1e9);
+            if (json) {
+                stats.println(JsonStats.finalLine(first, ServerSnapshot.of(server)));
+                stats.flush();
+            } else {
+                printTotals(out, server, (System.nanoTime() - started) / 1e9);
+            }
             // every mbuf is back once the ports and the server are closed; anything else is a leak
             out.printf("mbufs in use at exit: %d of %d%n", pool.inUse(), pool.size());
             out.flush();
@@ -154,6 +207,25 @@ final class ServeCommand implements Callable<Integer> {
             // not Linux-like: nothing to say
         }
         return false;
+    }
+
+    private boolean parseStatsFormat() {
+        return switch (statsFormat) {
+            case "text" -> false;
+            case "json" -> true;
+            default -> throw new IllegalArgumentException("unknown --stats-format '" + statsFormat + "': use text or json");
+        };
+    }
+
+    /** The address for --metrics-port, checked before EAL starts; null without one. */
+    private InetSocketAddress metricsAddress() throws UnknownHostException {
+        if (metricsPort == null) {
+            return null;
+        }
+        if (metricsPort < 0 || metricsPort > 65535) {
+            throw new IllegalArgumentException("--metrics-port must be 0..65535: " + metricsPort);
+        }
+        return new InetSocketAddress(InetAddress.getByName(metricsAddress), metricsPort);
     }
 
     private Mode parseMode() {

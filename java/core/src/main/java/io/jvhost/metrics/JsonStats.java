@@ -27,10 +27,28 @@ public final class JsonStats {
      * @return one JSON object, without a line end
      */
     public static String line(ServerSnapshot previous, ServerSnapshot current) {
+        return line(previous, current, false);
+    }
+
+    /**
+     * The record of a whole run: as {@link #line}, with {@code "final":true} after the time.
+     *
+     * @param first the snapshot at the start, or null
+     * @param last the snapshot at the end
+     * @return one JSON object, without a line end
+     */
+    public static String finalLine(ServerSnapshot first, ServerSnapshot last) {
+        return line(first, last, true);
+    }
+
+    private static String line(ServerSnapshot previous, ServerSnapshot current, boolean last) {
         Objects.requireNonNull(current, "current");
         double secs = previous == null ? 0 : (current.nanos() - previous.nanos()) / 1e9;
         StringBuilder b = new StringBuilder(256);
         b.append("{\"time\":").append(quote(current.time().toString()));
+        if (last) {
+            b.append(",\"final\":true");
+        }
         b.append(",\"interval_s\":").append(number(secs));
         b.append(",\"ports\":[");
         for (int i = 0; i < current.ports().size(); i++) {

@@ -28,7 +28,19 @@ import java.util.Map;
 public record PortSnapshot(int index, String socket, boolean open, boolean connected, int vid, int vringCount,
         long features, long protocolFeatures, List<QueueSnapshot> queues) {
 
-    /** Copies {@code queues}. */
+    /**
+     * Copies {@code queues}: the record stays immutable.
+     *
+     * @param index the port's index in {@link PortServer#ports()}
+     * @param socket the socket path
+     * @param open whether the port is open
+     * @param connected whether a frontend runs a device on it
+     * @param vid the device's id, -1 if none
+     * @param vringCount vrings the frontend set up, 0 if none
+     * @param features the negotiated virtio features, 0 if none
+     * @param protocolFeatures the negotiated protocol features, 0 if none
+     * @param queues the queue pairs, in order
+     */
     public PortSnapshot {
         queues = List.copyOf(queues);
     }

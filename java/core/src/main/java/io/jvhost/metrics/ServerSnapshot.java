@@ -17,7 +17,13 @@ import java.util.Objects;
  */
 public record ServerSnapshot(Instant time, long nanos, List<PortSnapshot> ports) {
 
-    /** Copies {@code ports}. */
+    /**
+     * Copies {@code ports}: the record stays immutable.
+     *
+     * @param time wall-clock time of the reading
+     * @param nanos {@link System#nanoTime()} of the reading
+     * @param ports the ports, in the server's order
+     */
     public ServerSnapshot {
         Objects.requireNonNull(time, "time");
         ports = List.copyOf(ports);

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * its own: bursts of frames of several sizes out, whatever comes back in. The frontend's own
  * counts are kept as it goes, so that a reader on another thread can bound the server's counts.
  */
-final class FrontendTraffic implements AutoCloseable {
+final class FrontendTraffic {
     static final int[] SIZES = {60, 64, 128, 512, 1024, 1514, 60, 300};
 
     final AtomicLong sentPackets = new AtomicLong();
@@ -96,10 +96,5 @@ final class FrontendTraffic implements AutoCloseable {
                         + sentPackets + ", received " + receivedPackets);
             }
         }
-    }
-
-    @Override
-    public void close() throws InterruptedException {
-        thread.join(60_000);
     }
 }
