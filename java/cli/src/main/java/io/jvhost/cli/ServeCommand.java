@@ -137,7 +137,7 @@ final class ServeCommand implements Callable<Integer> {
             PortServer server = PortServer.start(ports, m, pool, size, rate, cpus).holdNanos((long) (holdMs * 1e6));
             JmxMetrics jmx = null;
             PrometheusEndpoint http = null;
-            ServerSnapshot first = ServerSnapshot.of(server);
+            ServerSnapshot first = null;
             try {
                 jmx = JmxMetrics.register(server);
                 if (metricsAt != null) {
@@ -145,6 +145,9 @@ final class ServeCommand implements Callable<Integer> {
                     out.printf("jvhost serve: metrics at %s%n", http.uri());
                     out.flush();
                 }
+                // after the setup above (the platform MBean server's start takes a while): the
+                // first period's rates then cover a period
+                first = ServerSnapshot.of(server);
                 Snapshot last = new Snapshot(server, started);
                 ServerSnapshot lastJson = first;
                 long periodNanos = (long) (statsPeriod * 1e9);
