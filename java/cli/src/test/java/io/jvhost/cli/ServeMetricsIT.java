@@ -122,6 +122,47 @@ class ServeMetricsIT {
         }
     }
 
+    @Test
+    void readmeMetricsBlockRunsAndPrintsWhatItSays() throws Exception {
+        String readme = Files.readString(Path.of(System.getProperty("jvhost.basedir"), "README.md"));
+        int section = readme.indexOf("### Metrics\n");
+        assertThat("README has a Metrics section", section, greaterThanOrEqualTo(0));
+        int begin = readme.indexOf("```sh\n", section) + 6;
+        String block = readme.substring(begin, readme.indexOf("```", begin));
+        Path dir = Files.createTempDirectory("jvhost-readme-metrics");
+        String sock = dir.resolve("vhost0.sock").toString();
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String script = block.replace("scripts/jvhost", java + " -jar " + System.getProperty("jvhost.jar"))
+                .replace("/tmp/vhost0.sock", sock).replace("9464", Integer.toString(port));
+        Process bash = new ProcessBuilder("bash", "-c", script).directory(dir.toFile()).redirectErrorStream(true).start();
+        try {
+            assertThat(bash.waitFor(120, TimeUnit.SECONDS), equalTo(true));
+            String output = new String(bash.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(output, bash.exitValue(), equalTo(0));
+            // what the README's comment says the scrape prints
+            Matcher said = Pattern.compile("grep '\\^jvhost_rx_packets_total' +# (.*)").matcher(block);
+            assertThat(block, said.find(), equalTo(true));
+            assertThat(output, output.contains(said.group(1).replace("/tmp/vhost0.sock", sock) + "\n"), equalTo(true));
+            List<String> lines = Files.readAllLines(dir.resolve("stats.jsonl"), StandardCharsets.UTF_8);
+            JsonObject last = JsonParser.parseString(lines.get(lines.size() - 1)).getAsJsonObject();
+            assertThat(last.get("final").getAsBoolean(), equalTo(true));
+            assertThat(output, output.contains(lines.get(lines.size() - 1)), equalTo(true)); // tail printed it
+            assertThat(last.getAsJsonArray("ports").get(0).getAsJsonObject().get("socket").getAsString(), equalTo(sock));
+        } finally {
+            bash.destroyForcibly();
+            try (var files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(dir);
+        }
+    }
+
     private static String await(Path file, Pattern p, Process process) throws Exception {
         long deadline = System.currentTimeMillis() + 30_000;
         while (true) {
