@@ -221,14 +221,18 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     /** The address for --metrics-port, checked before EAL starts; null without one. */
-    private InetSocketAddress metricsAddress() throws UnknownHostException {
+    private InetSocketAddress metricsAddress() {
         if (metricsPort == null) {
             return null;
         }
         if (metricsPort < 0 || metricsPort > 65535) {
             throw new IllegalArgumentException("--metrics-port must be 0..65535: " + metricsPort);
         }
-        return new InetSocketAddress(InetAddress.getByName(metricsAddress), metricsPort);
+        try {
+            return new InetSocketAddress(InetAddress.getByName(metricsAddress), metricsPort);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("--metrics-address: unknown host '" + metricsAddress + "'", e);
+        }
     }
 
     private Mode parseMode() {

@@ -163,6 +163,39 @@ class ServeMetricsIT {
         }
     }
 
+    @Test
+    void badMetricsOptionsGiveOneLineAndANonZeroExit() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-metrics-bad");
+        String sock = dir.resolve("s").toString();
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            String[][] cases = {
+                {"--stats-format", "xml"},
+                {"--metrics-port", "70000"},
+                {"--metrics-port", "-1"},
+                {"--metrics-port", "0", "--metrics-address", "no.such.host.invalid"},
+                {"--metrics-port", Integer.toString(taken.getLocalPort())},
+            };
+            String[] expected = {
+                "jvhost: unknown --stats-format 'xml': use text or json",
+                "jvhost: --metrics-port must be 0..65535: 70000",
+                "jvhost: --metrics-port must be 0..65535: -1",
+                "jvhost: --metrics-address: unknown host 'no.such.host.invalid'",
+                "jvhost: cannot serve metrics on 127.0.0.1:" + taken.getLocalPort() + ": Address already in use",
+            };
+            for (int i = 0; i < cases.length; i++) {
+                List<String> args = new ArrayList<>(List.of("serve", "--socket", sock));
+                args.addAll(List.of(cases[i]));
+                CliIT.Run r = new CliIT.Run(args.toArray(String[]::new));
+                assertThat(r.output, r.output.contains(expected[i]), equalTo(true));
+                assertThat(r.output, r.exit, equalTo(i == 4 ? 1 : 2)); // a port in use is the machine's, not usage
+                assertThat(r.output, r.output.contains("Exception"), equalTo(false));
+            }
+        } finally {
+            Files.deleteIfExists(dir.resolve("s"));
+            Files.deleteIfExists(dir);
+        }
+    }
+
     private static String await(Path file, Pattern p, Process process) throws Exception {
         long deadline = System.currentTimeMillis() + 30_000;
         while (true) {

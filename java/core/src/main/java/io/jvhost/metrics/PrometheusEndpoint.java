@@ -60,7 +60,9 @@ public final class PrometheusEndpoint implements AutoCloseable {
         try {
             return new PrometheusEndpoint(HttpBinding.start(address, source));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot serve metrics on " + address + ": " + e.getMessage(), e);
+            String at = (address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString())
+                    + ":" + address.getPort();
+            throw new UncheckedIOException("cannot serve metrics on " + at + ": " + e.getMessage(), e);
         }
     }
 
