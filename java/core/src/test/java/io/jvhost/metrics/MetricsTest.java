@@ -84,7 +84,9 @@ class MetricsTest {
                 long tx = (Long) MBS.getAttribute(queueName, "TxPackets");
                 long sent = traffic.sentPackets.get();
                 assertThat("server rx never ahead of the frontend's tx", rx, lessThanOrEqualTo(sent));
-                assertThat("the frontend never receives more than the server sent", received, lessThanOrEqualTo(tx));
+                // the server counts a burst once its enqueue returned: the frontend may have it a burst earlier
+                assertThat("the frontend never receives more than the server sent", received,
+                        lessThanOrEqualTo(tx + PortServer.BURST));
                 assertThat("counters only grow", rx, greaterThanOrEqualTo(lastRx));
                 lastRx = rx;
                 reads++;
@@ -201,7 +203,7 @@ class MetricsTest {
                 Map<String, Long> m = scrape(http.uri());
                 long sent = traffic.sentPackets.get();
                 assertThat(m.get("jvhost_rx_packets_total" + label), lessThanOrEqualTo(sent));
-                assertThat(received, lessThanOrEqualTo(m.get("jvhost_tx_packets_total" + label)));
+                assertThat(received, lessThanOrEqualTo(m.get("jvhost_tx_packets_total" + label) + PortServer.BURST));
                 assertThat(m.get("jvhost_port_connected{port=\"" + PrometheusFormat.escapeLabel(port.socket().toString())
                         + "\"}"), equalTo(1L));
                 scrapes++;
