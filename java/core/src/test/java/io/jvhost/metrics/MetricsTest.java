@@ -167,6 +167,31 @@ class MetricsTest {
     }
 
     @Test
+    void inSinkModeOnlyTheReceiveSideCounts() throws Exception {
+        SharedEal.get();
+        try (MbufPool pool = MbufPool.create(4095);
+                VhostUserPort port = VhostUserPort.builder(dir.resolve("sink.sock")).open();
+                EthPort guest = EthPort.virtioUser(port.socket(), 1, false, pool);
+                PortServer server = PortServer.start(List.of(port), Mode.SINK, pool, 64, 0);
+                JmxMetrics jmx = JmxMetrics.register(server)) {
+            port.awaitDevice(Duration.ofSeconds(10));
+            FrontendTraffic traffic = new FrontendTraffic(guest, pool, 50);
+            traffic.finish(() -> server.counters(0, 0).rxPackets() == traffic.sentPackets.get());
+            Map<String, Object> q = attributes(JmxMetrics.queueName(port.socket().toString(), 0));
+            assertThat(q.get("RxPackets"), equalTo(guest.stats().txPackets()));
+            assertThat(q.get("RxBytes"), equalTo(guest.stats().txBytes()));
+            assertThat(q.get("RxBytes"), equalTo(traffic.sentBytes.get()));
+            assertThat(q.get("TxPackets"), equalTo(0L));
+            assertThat(q.get("TxBytes"), equalTo(0L));
+            assertThat(q.get("Dropped"), equalTo(0L));
+            String text = PrometheusFormat.format(ServerSnapshot.of(server));
+            String label = "{port=\"" + port.socket() + "\",queue=\"0\"} ";
+            assertThat(text.contains("jvhost_rx_bytes_total" + label + traffic.sentBytes.get() + "\n"), equalTo(true));
+            assertThat(text.contains("jvhost_tx_packets_total" + label + "0\n"), equalTo(true));
+        }
+    }
+
+    @Test
     void aSecondRegistrationOfTheSamePortIsRefusedAndLeavesNothingBehind() throws Exception {
         SharedEal.get();
         try (MbufPool pool = MbufPool.create(2047);
