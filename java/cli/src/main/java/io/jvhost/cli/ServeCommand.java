@@ -133,11 +133,11 @@ final class ServeCommand implements Callable<Integer> {
             out.printf("jvhost serve: %s on %s%s%s, %d queue pair(s); %s%n", m.toString().toLowerCase(Locale.ROOT),
                     sockets, client ? " (client)" : "", iommu ? " with IOMMU" : "", queues, running.dpdkVersion());
             out.flush();
-            long started = System.nanoTime();
-            PortServer server = PortServer.start(ports, m, pool, size, rate, cpus).holdNanos((long) (holdMs * 1e6));
             JmxMetrics jmx = null;
             PrometheusEndpoint http = null;
             ServerSnapshot first = null;
+            long started = System.nanoTime();
+            PortServer server = PortServer.start(ports, m, pool, size, rate, cpus).holdNanos((long) (holdMs * 1e6));
             try {
                 jmx = JmxMetrics.register(server);
                 if (metricsAt != null) {
