@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0
- * vhost-user ports: librte_vhost's driver API, device callbacks into Java, the live device view,
- * address translation through the device's own virtqueues, and the burst data path.
+ * vhost-user ports: librte_vhost's driver API, device callbacks into Java, guest-memory reads and
+ * the burst data path. The device view and address translation, which return value objects, are
+ * VhostDevice's own natives (vhost_device.c).
  *
  * Lifetime rule: Java calls anything that takes a vid only while it knows the device is alive
  * (between new_device and destroy_device, guarded per device on the Java side), so a vid is never
@@ -15,7 +16,6 @@
 #include <rte_vhost.h>
 
 #include "jvhost.h"
-#include "iotlb.h"
 #include "vhost.h"
 
 #define VHOST_CLASS "io/jvhost/internal/NativeVhost"
@@ -121,33 +121,50 @@ vhost_jni_driver_start(JNIEnv *env, jclass clazz, jstring jpath)
 	return WITH_PATH(env, jpath, rte_vhost_driver_start(path));
 }
 
-/* op: 0 set, 1 enable, 2 disable, 3 set protocol */
+/* The feature setters return DPDK's result: 0, or -1 when it refuses. */
 static jint JNICALL
-vhost_jni_driver_features(JNIEnv *env, jclass clazz, jstring jpath, jint op, jlong features)
+vhost_jni_driver_set_features(JNIEnv *env, jclass clazz, jstring jpath, jlong features)
 {
-	uint64_t f = (uint64_t)features;
-
-	switch (op) {
-	case 0: return WITH_PATH(env, jpath, rte_vhost_driver_set_features(path, f));
-	case 1: return WITH_PATH(env, jpath, rte_vhost_driver_enable_features(path, f));
-	case 2: return WITH_PATH(env, jpath, rte_vhost_driver_disable_features(path, f));
-	case 3: return WITH_PATH(env, jpath, rte_vhost_driver_set_protocol_features(path, f));
-	default: return -EINVAL;
-	}
+	return WITH_PATH(env, jpath, rte_vhost_driver_set_features(path, (uint64_t)features));
 }
 
-/* which: 0 features, 1 protocol features; -1 on error (features are never all ones). */
+static jint JNICALL
+vhost_jni_driver_enable_features(JNIEnv *env, jclass clazz, jstring jpath, jlong features)
+{
+	return WITH_PATH(env, jpath, rte_vhost_driver_enable_features(path, (uint64_t)features));
+}
+
+static jint JNICALL
+vhost_jni_driver_disable_features(JNIEnv *env, jclass clazz, jstring jpath, jlong features)
+{
+	return WITH_PATH(env, jpath, rte_vhost_driver_disable_features(path, (uint64_t)features));
+}
+
+static jint JNICALL
+vhost_jni_driver_set_protocol_features(JNIEnv *env, jclass clazz, jstring jpath, jlong features)
+{
+	return WITH_PATH(env, jpath, rte_vhost_driver_set_protocol_features(path, (uint64_t)features));
+}
+
+/* A feature mask has no value to spare for an error: a refusal throws. */
 static jlong JNICALL
-vhost_jni_driver_get_features(JNIEnv *env, jclass clazz, jstring jpath, jint which)
+vhost_jni_driver_get_features(JNIEnv *env, jclass clazz, jstring jpath)
 {
 	uint64_t f = 0;
-	int rc;
 
-	if (which == 0)
-		rc = WITH_PATH(env, jpath, rte_vhost_driver_get_features(path, &f));
-	else
-		rc = WITH_PATH(env, jpath, rte_vhost_driver_get_protocol_features(path, &f));
-	return rc == 0 ? (jlong)f : -1;
+	if (WITH_PATH(env, jpath, rte_vhost_driver_get_features(path, &f)) != 0)
+		jvhost_throw(env, jvhost_illegal_state, "no vhost driver registered for this socket");
+	return (jlong)f;
+}
+
+static jlong JNICALL
+vhost_jni_driver_get_protocol_features(JNIEnv *env, jclass clazz, jstring jpath)
+{
+	uint64_t f = 0;
+
+	if (WITH_PATH(env, jpath, rte_vhost_driver_get_protocol_features(path, &f)) != 0)
+		jvhost_throw(env, jvhost_illegal_state, "no vhost driver registered for this socket");
+	return (jlong)f;
 }
 
 /* --- device view ----------------------------------------------------------------------------- */
@@ -160,136 +177,6 @@ vhost_jni_get_ifname(JNIEnv *env, jclass clazz, jint vid)
 	if (rte_vhost_get_ifname(vid, buf, sizeof(buf)) != 0)
 		return NULL;
 	return (*env)->NewStringUTF(env, buf);
-}
-
-/* [features, protocol features, vring count, numa node, mtu (-1: none)] */
-static jlongArray JNICALL
-vhost_jni_device_info(JNIEnv *env, jclass clazz, jint vid)
-{
-	jlong info[5];
-	uint64_t features = 0, protocol = 0;
-	uint16_t mtu = 0;
-	jlongArray result;
-
-	if (rte_vhost_get_negotiated_features(vid, &features) != 0) {
-		jvhost_throw(env, jvhost_illegal_state, "vhost device %d not found", vid);
-		return NULL;
-	}
-	rte_vhost_get_negotiated_protocol_features(vid, &protocol);
-	info[0] = (jlong)features;
-	info[1] = (jlong)protocol;
-	info[2] = rte_vhost_get_vring_num(vid);
-	info[3] = rte_vhost_get_numa_node(vid);
-	info[4] = rte_vhost_get_mtu(vid, &mtu) == 0 ? mtu : -1;
-	result = (*env)->NewLongArray(env, 5);
-	if (result != NULL)
-		(*env)->SetLongArrayRegion(env, result, 0, 5, info);
-	return result;
-}
-
-/* 5 longs a region: guest physical, guest (frontend) user, host (backend) user, size, mmap size */
-static jlongArray JNICALL
-vhost_jni_mem_table(JNIEnv *env, jclass clazz, jint vid)
-{
-	struct rte_vhost_memory *mem = NULL;
-	jlongArray result;
-	uint32_t i;
-
-	if (rte_vhost_get_mem_table(vid, &mem) != 0) {
-		jvhost_throw(env, jvhost_illegal_state, "vhost device %d has no memory table", vid);
-		return NULL;
-	}
-	result = (*env)->NewLongArray(env, (jsize)(mem->nregions * 5));
-	for (i = 0; result != NULL && i < mem->nregions; i++) {
-		const struct rte_vhost_mem_region *r = &mem->regions[i];
-		jlong v[5] = { (jlong)r->guest_phys_addr, (jlong)r->guest_user_addr,
-			(jlong)r->host_user_addr, (jlong)r->size, (jlong)r->mmap_size };
-
-		(*env)->SetLongArrayRegion(env, result, (jsize)(i * 5), 5, v);
-	}
-	free(mem);
-	return result;
-}
-
-/* [desc, avail, used, log guest addr, size, kickfd, callfd, last avail idx, last used idx] */
-static jlongArray JNICALL
-vhost_jni_vring_info(JNIEnv *env, jclass clazz, jint vid, jint qid)
-{
-	struct rte_vhost_vring vring;
-	uint16_t last_avail = 0, last_used = 0;
-	jlongArray result;
-
-	if (rte_vhost_get_vhost_vring(vid, (uint16_t)qid, &vring) != 0) {
-		jvhost_throw(env, jvhost_illegal_argument, "vhost device %d has no vring %d", vid, qid);
-		return NULL;
-	}
-	rte_vhost_get_vring_base(vid, (uint16_t)qid, &last_avail, &last_used);
-	{
-		jlong v[9] = { (jlong)(uintptr_t)vring.desc, (jlong)(uintptr_t)vring.avail,
-			(jlong)(uintptr_t)vring.used, (jlong)vring.log_guest_addr, vring.size,
-			vring.kickfd, vring.callfd, last_avail, last_used };
-
-		result = (*env)->NewLongArray(env, 9);
-		if (result != NULL)
-			(*env)->SetLongArrayRegion(env, result, 0, 9, v);
-	}
-	return result;
-}
-
-/* Names and values interleaved: Object[]{String[] names, long[] values}; null when stats are off. */
-static jobjectArray JNICALL
-vhost_jni_vring_stats(JNIEnv *env, jclass clazz, jint vid, jint qid)
-{
-	struct rte_vhost_stat_name *names = NULL;
-	struct rte_vhost_stat *stats = NULL;
-	jobjectArray result = NULL, jnames = NULL;
-	jlongArray jvalues = NULL;
-	jclass string_class;
-	int n, i;
-
-	n = rte_vhost_vring_stats_get_names(vid, (uint16_t)qid, NULL, 0);
-	if (n <= 0)
-		return NULL;
-	names = calloc((size_t)n, sizeof(*names));
-	stats = calloc((size_t)n, sizeof(*stats));
-	if (names == NULL || stats == NULL) {
-		jvhost_throw(env, jvhost_out_of_memory, "vring stats");
-		goto out;
-	}
-	if (rte_vhost_vring_stats_get_names(vid, (uint16_t)qid, names, (unsigned int)n) != n ||
-	    rte_vhost_vring_stats_get(vid, (uint16_t)qid, stats, (unsigned int)n) != n) {
-		/* DPDK 22.11 refuses while the vring's rings are not translated (access_ok false) */
-		jvhost_throw(env, jvhost_illegal_state, "vring %d stats of device %d unavailable: its rings are not "
-			"translated now (e.g. after an IOTLB INVALIDATE, until the data path translates them again)",
-			qid, vid);
-		goto out;
-	}
-	string_class = (*env)->FindClass(env, "java/lang/String");
-	if (string_class == NULL)
-		goto out;
-	jnames = (*env)->NewObjectArray(env, n, string_class, NULL);
-	jvalues = (*env)->NewLongArray(env, n);
-	if (jnames == NULL || jvalues == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		jstring s = (*env)->NewStringUTF(env, names[stats[i].id < (uint64_t)n ? stats[i].id : (uint64_t)i].name);
-		jlong v = (jlong)stats[i].value;
-
-		if (s == NULL)
-			goto out;
-		(*env)->SetObjectArrayElement(env, jnames, i, s);
-		(*env)->DeleteLocalRef(env, s);
-		(*env)->SetLongArrayRegion(env, jvalues, i, 1, &v);
-	}
-	result = (*env)->NewObjectArray(env, 2, (*env)->FindClass(env, "java/lang/Object"), NULL);
-	if (result != NULL) {
-		(*env)->SetObjectArrayElement(env, result, 0, jnames);
-		(*env)->SetObjectArrayElement(env, result, 1, jvalues);
-	}
-out:
-	free(names);
-	free(stats);
-	return result;
 }
 
 static jint JNICALL
@@ -307,66 +194,6 @@ static jint JNICALL
 vhost_jni_enable_guest_notification(JNIEnv *env, jclass clazz, jint vid, jint qid, jboolean enable)
 {
 	return rte_vhost_enable_guest_notification(vid, (uint16_t)qid, enable ? 1 : 0);
-}
-
-/* --- address translation --------------------------------------------------------------------- */
-
-/* Returns the VVA and stores the mapped length in out[0]; 0 with out[0] = 0 on a miss. */
-static jlong JNICALL
-vhost_jni_gpa_to_vva(JNIEnv *env, jclass clazz, jint vid, jlong gpa, jlong len, jlongArray out)
-{
-	struct virtio_net *dev = get_device(vid);
-	struct vhost_virtqueue *vq;
-	uint64_t size = (uint64_t)len, vva;
-	jlong mapped;
-
-	if (dev == NULL || dev->mem == NULL || dev->nr_vring == 0 || (vq = dev->virtqueue[0]) == NULL) {
-		jvhost_throw(env, jvhost_illegal_state, "vhost device %d has no memory table", vid);
-		return 0;
-	}
-	/* SET_MEM_TABLE replaces dev->mem with every queue's access lock held. */
-	rte_spinlock_lock(&vq->access_lock);
-	vva = rte_vhost_va_from_guest_pa(dev->mem, (uint64_t)gpa, &size);
-	rte_spinlock_unlock(&vq->access_lock);
-	mapped = vva != 0 ? (jlong)size : 0;
-	(*env)->SetLongArrayRegion(env, out, 0, 1, &mapped);
-	return (jlong)vva;
-}
-
-/*
- * vhost_iova_to_vva() on the device's own virtqueue, locked as DPDK's data path locks it: the
- * IOTLB path (and a MISS request to the frontend) when VIRTIO_F_IOMMU_PLATFORM was negotiated,
- * the guest-physical path otherwise.
- */
-static jlong JNICALL
-vhost_jni_iova_to_vva(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong iova, jlong len, jint perm,
-		jlongArray out)
-{
-	struct virtio_net *dev = get_device(vid);
-	struct vhost_virtqueue *vq;
-	uint64_t size = (uint64_t)len, vva;
-	bool iommu;
-	jlong mapped;
-
-	if (dev == NULL || dev->mem == NULL) {
-		jvhost_throw(env, jvhost_illegal_state, "vhost device %d has no memory table", vid);
-		return 0;
-	}
-	if (qid < 0 || (uint32_t)qid >= dev->nr_vring || (vq = dev->virtqueue[qid]) == NULL) {
-		jvhost_throw(env, jvhost_illegal_argument, "vhost device %d has no vring %d", vid, qid);
-		return 0;
-	}
-	iommu = (dev->features & (1ULL << VIRTIO_F_IOMMU_PLATFORM)) != 0;
-	rte_spinlock_lock(&vq->access_lock);
-	if (iommu)
-		vhost_user_iotlb_rd_lock(vq);
-	vva = vhost_iova_to_vva(dev, vq, (uint64_t)iova, &size, (uint8_t)perm);
-	if (iommu)
-		vhost_user_iotlb_rd_unlock(vq);
-	rte_spinlock_unlock(&vq->access_lock);
-	mapped = vva != 0 ? (jlong)size : 0;
-	(*env)->SetLongArrayRegion(env, out, 0, 1, &mapped);
-	return (jlong)vva;
 }
 
 /*
@@ -438,17 +265,15 @@ static const JNINativeMethod methods[] = {
 	{ "driverUnregister", "(Ljava/lang/String;)I", (void *)vhost_jni_driver_unregister },
 	{ "callbackRegister", "(Ljava/lang/String;)I", (void *)vhost_jni_callback_register },
 	{ "driverStart", "(Ljava/lang/String;)I", (void *)vhost_jni_driver_start },
-	{ "driverFeatures", "(Ljava/lang/String;IJ)I", (void *)vhost_jni_driver_features },
-	{ "driverGetFeatures", "(Ljava/lang/String;I)J", (void *)vhost_jni_driver_get_features },
+	{ "driverSetFeatures", "(Ljava/lang/String;J)I", (void *)vhost_jni_driver_set_features },
+	{ "driverEnableFeatures", "(Ljava/lang/String;J)I", (void *)vhost_jni_driver_enable_features },
+	{ "driverDisableFeatures", "(Ljava/lang/String;J)I", (void *)vhost_jni_driver_disable_features },
+	{ "driverSetProtocolFeatures", "(Ljava/lang/String;J)I", (void *)vhost_jni_driver_set_protocol_features },
+	{ "driverGetFeatures", "(Ljava/lang/String;)J", (void *)vhost_jni_driver_get_features },
+	{ "driverGetProtocolFeatures", "(Ljava/lang/String;)J", (void *)vhost_jni_driver_get_protocol_features },
 	{ "getIfname", "(I)Ljava/lang/String;", (void *)vhost_jni_get_ifname },
-	{ "deviceInfo", "(I)[J", (void *)vhost_jni_device_info },
-	{ "memTable", "(I)[J", (void *)vhost_jni_mem_table },
-	{ "vringInfo", "(II)[J", (void *)vhost_jni_vring_info },
-	{ "vringStats", "(II)[Ljava/lang/Object;", (void *)vhost_jni_vring_stats },
 	{ "vringStatsReset", "(II)I", (void *)vhost_jni_vring_stats_reset },
 	{ "enableGuestNotification", "(IIZ)I", (void *)vhost_jni_enable_guest_notification },
-	{ "gpaToVva", "(IJJ[J)J", (void *)vhost_jni_gpa_to_vva },
-	{ "iovaToVva", "(IIJJI[J)J", (void *)vhost_jni_iova_to_vva },
 	{ "readMemory", "(IJ[BII)I", (void *)vhost_jni_read_memory },
 	{ "enqueue", "(IIJI)I", (void *)vhost_jni_enqueue },
 	{ "dequeue", "(IIJJII)I", (void *)vhost_jni_dequeue },

@@ -1,6 +1,11 @@
 package io.jvhost.internal;
 
-/** Natives of librte_vhost, and the upcalls DPDK's callbacks make; see native/vhost.c. */
+/**
+ * Natives of librte_vhost, and the upcalls DPDK's callbacks make; see native/vhost.c. The device
+ * view and address translation return value objects of the public API, so they are natives of
+ * {@link io.jvhost.vhost.VhostDevice} itself (native/vhost_device.c): this package depends on no
+ * public one.
+ */
 public final class NativeVhost {
     /** Receives DPDK's device callbacks. */
     public interface Events {
@@ -32,29 +37,29 @@ public final class NativeVhost {
 
     public static native int driverStart(String path);
 
-    /** op: 0 set, 1 enable, 2 disable, 3 set protocol features. */
-    public static native int driverFeatures(String path, int op, long features);
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverSetFeatures(String path, long features);
 
-    /** which: 0 features, 1 protocol features; -1 on error. */
-    public static native long driverGetFeatures(String path, int which);
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverEnableFeatures(String path, long features);
+
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverDisableFeatures(String path, long features);
+
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverSetProtocolFeatures(String path, long features);
+
+    /** @return the features the driver offers; throws IllegalStateException if none is registered */
+    public static native long driverGetFeatures(String path);
+
+    /** @return the protocol features the driver offers; throws IllegalStateException if none is registered */
+    public static native long driverGetProtocolFeatures(String path);
 
     public static native String getIfname(int vid);
-
-    public static native long[] deviceInfo(int vid);
-
-    public static native long[] memTable(int vid);
-
-    public static native long[] vringInfo(int vid, int vring);
-
-    public static native Object[] vringStats(int vid, int vring);
 
     public static native int vringStatsReset(int vid, int vring);
 
     public static native int enableGuestNotification(int vid, int vring, boolean enable);
-
-    public static native long gpaToVva(int vid, long gpa, long len, long[] mapped);
-
-    public static native long iovaToVva(int vid, int vring, long iova, long len, int perm, long[] mapped);
 
     public static native int readMemory(int vid, long vva, byte[] dst, int off, int len);
 

@@ -160,13 +160,13 @@ public final class VhostUserPort implements AutoCloseable {
     /** @return the features the port offers (rte_vhost_driver_get_features) */
     public long features() {
         ensureOpen();
-        return NativeVhost.driverGetFeatures(path, 0);
+        return NativeVhost.driverGetFeatures(path);
     }
 
     /** @return the protocol features the port offers */
     public long protocolFeatures() {
         ensureOpen();
-        return NativeVhost.driverGetFeatures(path, 1);
+        return NativeVhost.driverGetProtocolFeatures(path);
     }
 
     private void ensureOpen() {
@@ -474,22 +474,22 @@ public final class VhostUserPort implements AutoCloseable {
                 check(NativeVhost.driverRegister(path, flags()), "rte_vhost_driver_register", capture);
                 registered = true;
                 if (features != null) {
-                    check(NativeVhost.driverFeatures(path, 0, features), "rte_vhost_driver_set_features", capture);
+                    check(NativeVhost.driverSetFeatures(path, features), "rte_vhost_driver_set_features", capture);
                 }
                 if (enable != 0) {
-                    check(NativeVhost.driverFeatures(path, 1, enable), "rte_vhost_driver_enable_features", capture);
+                    check(NativeVhost.driverEnableFeatures(path, enable), "rte_vhost_driver_enable_features", capture);
                 }
                 if (disable != 0) {
-                    check(NativeVhost.driverFeatures(path, 2, disable), "rte_vhost_driver_disable_features", capture);
+                    check(NativeVhost.driverDisableFeatures(path, disable), "rte_vhost_driver_disable_features", capture);
                 }
                 if (protocolFeatures != null) {
-                    check(NativeVhost.driverFeatures(path, 3, protocolFeatures), "rte_vhost_driver_set_protocol_features",
+                    check(NativeVhost.driverSetProtocolFeatures(path, protocolFeatures), "rte_vhost_driver_set_protocol_features",
                             capture);
                 }
                 if (maxQueuePairs == 1) {
                     // DPDK 22.11 has no rte_vhost_driver_set_max_queue_num (23.07 added it): with
                     // one queue pair, not offering VIRTIO_NET_F_MQ is how to keep frontends to one.
-                    check(NativeVhost.driverFeatures(path, 2, VirtioFeature.NET_MQ.mask()),
+                    check(NativeVhost.driverDisableFeatures(path, VirtioFeature.NET_MQ.mask()),
                             "rte_vhost_driver_disable_features", capture);
                 }
                 check(NativeVhost.callbackRegister(path), "rte_vhost_driver_callback_register", capture);
