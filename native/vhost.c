@@ -28,52 +28,89 @@ static jmethodID on_features_changed;
 
 /* --- callbacks: run on DPDK's vhost-events thread, or on the thread unregistering a port ---- */
 
-static jint
-upcall_int(jmethodID method, int vid, jint a, jlong b, jint if_no_jvm)
+/*
+ * Around each upcall: the calling thread's JNIEnv (NULL when no JVM can take it), with an
+ * exception already pending on a Java thread set aside, so that the upcall runs clean and the
+ * exception is pending again afterwards (a port unregistered from Java calls destroy_device).
+ */
+static JNIEnv *
+vhost_upcall_enter(jthrowable *pending)
 {
 	JNIEnv *env = jvhost_env_for_upcall();
-	jthrowable pending;
-	jint rc;
 
+	*pending = NULL;
 	if (env == NULL)
-		return if_no_jvm;
-	pending = (*env)->ExceptionOccurred(env);
-	if (pending != NULL)
+		return NULL;
+	*pending = (*env)->ExceptionOccurred(env);
+	if (*pending != NULL)
 		(*env)->ExceptionClear(env);
-	rc = (*env)->CallStaticIntMethod(env, vhost_class, method, (jint)vid, a, b);
-	/* Listener failures are logged in Java; what escapes the dispatcher is logged here. */
-	if (jvhost_upcall_failed(env, "a vhost device callback"))
-		rc = if_no_jvm;
+	return env;
+}
+
+/* Returns true if the upcall threw (logged; listener failures are logged in Java already). */
+static bool
+vhost_upcall_leave(JNIEnv *env, jthrowable pending)
+{
+	bool failed = jvhost_upcall_failed(env, "a vhost device callback");
+
 	if (pending != NULL) {
 		(*env)->Throw(env, pending);
 		(*env)->DeleteLocalRef(env, pending);
 	}
-	return rc;
+	return failed;
 }
 
 static int
 cb_new_device(int vid)
 {
+	jthrowable pending;
+	JNIEnv *env = vhost_upcall_enter(&pending);
+	jint rc;
+
 	/* No JVM to track the device: refuse it rather than run it unseen. */
-	return upcall_int(on_new_device, vid, 0, 0, -1);
+	if (env == NULL)
+		return -1;
+	rc = (*env)->CallStaticIntMethod(env, vhost_class, on_new_device, (jint)vid);
+	return vhost_upcall_leave(env, pending) ? -1 : rc;
 }
 
 static void
 cb_destroy_device(int vid)
 {
-	upcall_int(on_destroy_device, vid, 0, 0, 0);
+	jthrowable pending;
+	JNIEnv *env = vhost_upcall_enter(&pending);
+
+	if (env == NULL)
+		return;
+	(*env)->CallStaticVoidMethod(env, vhost_class, on_destroy_device, (jint)vid);
+	vhost_upcall_leave(env, pending);
 }
 
 static int
 cb_vring_state_changed(int vid, uint16_t queue_id, int enable)
 {
-	return upcall_int(on_vring_state_changed, vid, queue_id, enable, 0);
+	jthrowable pending;
+	JNIEnv *env = vhost_upcall_enter(&pending);
+
+	if (env == NULL)
+		return 0;
+	(*env)->CallStaticVoidMethod(env, vhost_class, on_vring_state_changed, (jint)vid, (jint)queue_id,
+		(jboolean)(enable != 0));
+	vhost_upcall_leave(env, pending);
+	return 0;
 }
 
 static int
 cb_features_changed(int vid, uint64_t features)
 {
-	return upcall_int(on_features_changed, vid, 0, (jlong)features, 0);
+	jthrowable pending;
+	JNIEnv *env = vhost_upcall_enter(&pending);
+
+	if (env == NULL)
+		return 0;
+	(*env)->CallStaticVoidMethod(env, vhost_class, on_features_changed, (jint)vid, (jlong)features);
+	vhost_upcall_leave(env, pending);
+	return 0;
 }
 
 static const struct rte_vhost_device_ops device_ops = {
@@ -285,10 +322,10 @@ jvhost_vhost_register(JNIEnv *env)
 	vhost_class = jvhost_global_class(env, VHOST_CLASS);
 	if (vhost_class == NULL)
 		return -1;
-	on_new_device = (*env)->GetStaticMethodID(env, vhost_class, "onNewDevice", "(IIJ)I");
-	on_destroy_device = (*env)->GetStaticMethodID(env, vhost_class, "onDestroyDevice", "(IIJ)I");
-	on_vring_state_changed = (*env)->GetStaticMethodID(env, vhost_class, "onVringStateChanged", "(IIJ)I");
-	on_features_changed = (*env)->GetStaticMethodID(env, vhost_class, "onFeaturesChanged", "(IIJ)I");
+	on_new_device = (*env)->GetStaticMethodID(env, vhost_class, "onNewDevice", "(I)I");
+	on_destroy_device = (*env)->GetStaticMethodID(env, vhost_class, "onDestroyDevice", "(I)V");
+	on_vring_state_changed = (*env)->GetStaticMethodID(env, vhost_class, "onVringStateChanged", "(IIZ)V");
+	on_features_changed = (*env)->GetStaticMethodID(env, vhost_class, "onFeaturesChanged", "(IJ)V");
 	if (!on_new_device || !on_destroy_device || !on_vring_state_changed || !on_features_changed)
 		return -1;
 	return jvhost_register(env, VHOST_CLASS, methods, JVHOST_ARRAY_SIZE(methods));

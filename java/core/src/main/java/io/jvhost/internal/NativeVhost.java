@@ -67,38 +67,36 @@ public final class NativeVhost {
 
     public static native int dequeue(int vid, int vring, long pool, long pkts, int offset, int max);
 
-    // Upcalls from DPDK's threads; they must not throw.
+    // Upcalls from DPDK's threads (native/vhost.c), with the callbacks' own signatures. An
+    // exception that escapes is logged there (jvhost_upcall_failed) and refuses a new device.
 
     @SuppressWarnings("unused")
-    private static int onNewDevice(int vid, int unused, long unused2) {
+    private static int onNewDevice(int vid) {
         Events e = events;
         return e == null ? -1 : e.newDevice(vid);
     }
 
     @SuppressWarnings("unused")
-    private static int onDestroyDevice(int vid, int unused, long unused2) {
+    private static void onDestroyDevice(int vid) {
         Events e = events;
         if (e != null) {
             e.destroyDevice(vid);
         }
-        return 0;
     }
 
     @SuppressWarnings("unused")
-    private static int onVringStateChanged(int vid, int vring, long enable) {
+    private static void onVringStateChanged(int vid, int vring, boolean enabled) {
         Events e = events;
         if (e != null) {
-            e.vringStateChanged(vid, vring, enable != 0);
+            e.vringStateChanged(vid, vring, enabled);
         }
-        return 0;
     }
 
     @SuppressWarnings("unused")
-    private static int onFeaturesChanged(int vid, int unused, long features) {
+    private static void onFeaturesChanged(int vid, long features) {
         Events e = events;
         if (e != null) {
             e.featuresChanged(vid, features);
         }
-        return 0;
     }
 }
