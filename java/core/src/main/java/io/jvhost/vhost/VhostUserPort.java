@@ -534,8 +534,32 @@ public final class VhostUserPort implements AutoCloseable {
                 }
             }
             port.deviceAdded(device);
+            if (LOG.isLoggable(System.Logger.Level.INFO)) {
+                LOG.log(System.Logger.Level.INFO, "frontend connected on " + port.socket + ": vid " + vid + ", "
+                        + summary(device));
+            }
             callListener(port, "newDevice", false, () -> port.listener.newDevice(device));
             return 0;
+        }
+
+        /** One line's worth of what the frontend negotiated: vrings, the features that change the data path. */
+        private static String summary(VhostDevice d) {
+            try {
+                long f = d.features();
+                StringBuilder sb = new StringBuilder().append(d.vringCount()).append(" vrings, features 0x")
+                        .append(Long.toHexString(f));
+                String sep = " (";
+                for (VirtioFeature v : new VirtioFeature[] {VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF,
+                    VirtioFeature.NET_MQ, VirtioFeature.RING_PACKED, VirtioFeature.IOMMU_PLATFORM}) {
+                    if (v.isIn(f)) {
+                        sb.append(sep).append(v.name());
+                        sep = ", ";
+                    }
+                }
+                return sep.equals(", ") ? sb.append(')').toString() : sb.toString();
+            } catch (IllegalStateException e) {
+                return "gone already";
+            }
         }
 
         @Override
@@ -552,6 +576,8 @@ public final class VhostUserPort implements AutoCloseable {
             }
             device.stopDataPath();
             device.port().deviceRemoved(device);
+            LOG.log(System.Logger.Level.INFO, "frontend gone from " + device.port().socket + ": vid " + vid
+                    + " (it disconnected or stopped the device)");
             callListener(device.port(), "destroyDevice", false, () -> device.port().listener.destroyDevice(device));
             device.markDestroyed();
         }
