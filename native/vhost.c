@@ -25,6 +25,7 @@ static jmethodID on_new_device;
 static jmethodID on_destroy_device;
 static jmethodID on_vring_state_changed;
 static jmethodID on_features_changed;
+static jmethodID on_connection_closed;
 
 /* --- callbacks: run on DPDK's vhost-events thread, or on the thread unregistering a port ---- */
 
@@ -113,11 +114,39 @@ cb_features_changed(int vid, uint64_t features)
 	return 0;
 }
 
+/*
+ * A frontend's connection ends (DPDK frees the device right after). Java hears whether it ever
+ * sent a memory table: a frontend that negotiated features but sent none never started the
+ * device, and says why only in its own log (virtio-user: "Too many memory regions").
+ * Runs on the vhost-events thread, the one that handles the device's messages: dev->mem is stable.
+ */
+static void
+cb_destroy_connection(int vid)
+{
+	struct virtio_net *dev = get_device(vid);
+	jint regions = -1;
+	jlong features = 0;
+	jthrowable pending;
+	JNIEnv *env;
+
+	if (dev != NULL) {
+		if (dev->mem != NULL)
+			regions = (jint)dev->mem->nregions;
+		features = (jlong)dev->features;
+	}
+	env = vhost_upcall_enter(&pending);
+	if (env == NULL)
+		return;
+	(*env)->CallStaticVoidMethod(env, vhost_class, on_connection_closed, (jint)vid, regions, features);
+	vhost_upcall_leave(env, pending);
+}
+
 static const struct rte_vhost_device_ops device_ops = {
 	.new_device = cb_new_device,
 	.destroy_device = cb_destroy_device,
 	.vring_state_changed = cb_vring_state_changed,
 	.features_changed = cb_features_changed,
+	.destroy_connection = cb_destroy_connection,
 };
 
 /* --- driver ---------------------------------------------------------------------------------- */
@@ -326,7 +355,9 @@ jvhost_vhost_register(JNIEnv *env)
 	on_destroy_device = (*env)->GetStaticMethodID(env, vhost_class, "onDestroyDevice", "(I)V");
 	on_vring_state_changed = (*env)->GetStaticMethodID(env, vhost_class, "onVringStateChanged", "(IIZ)V");
 	on_features_changed = (*env)->GetStaticMethodID(env, vhost_class, "onFeaturesChanged", "(IJ)V");
-	if (!on_new_device || !on_destroy_device || !on_vring_state_changed || !on_features_changed)
+	on_connection_closed = (*env)->GetStaticMethodID(env, vhost_class, "onConnectionClosed", "(IIJ)V");
+	if (!on_new_device || !on_destroy_device || !on_vring_state_changed || !on_features_changed
+			|| !on_connection_closed)
 		return -1;
 	return jvhost_register(env, VHOST_CLASS, methods, JVHOST_ARRAY_SIZE(methods));
 }

@@ -17,6 +17,15 @@ public final class NativeVhost {
         void vringStateChanged(int vid, int vring, boolean enabled);
 
         void featuresChanged(int vid, long features);
+
+        /**
+         * A frontend's connection ended.
+         *
+         * @param memoryRegions regions of the memory table it sent, -1 if it sent none
+         * @param features the features it negotiated, 0 if none
+         */
+        default void connectionClosed(int vid, int memoryRegions, long features) {
+        }
     }
 
     private static volatile Events events;
@@ -89,6 +98,14 @@ public final class NativeVhost {
         Events e = events;
         if (e != null) {
             e.vringStateChanged(vid, vring, enabled);
+        }
+    }
+
+    @SuppressWarnings("unused")
+    private static void onConnectionClosed(int vid, int memoryRegions, long features) {
+        Events e = events;
+        if (e != null) {
+            e.connectionClosed(vid, memoryRegions, features);
         }
     }
 

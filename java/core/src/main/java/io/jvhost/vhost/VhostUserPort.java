@@ -37,6 +37,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class VhostUserPort implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VhostUserPort.class.getName());
+    /** Logged when a frontend negotiated features, sent no memory table, and left. */
+    static final String NO_MEMORY_TABLE = "frontend on {0} left without sending its memory table"
+            + " (VHOST_USER_SET_MEM_TABLE), so the device never started. A DPDK virtio-user frontend on"
+            + " hugepages does this when its memory spans more than 8 regions (DPDK's limit; its log says"
+            + " \"Too many memory regions\"): start it with --single-file-segments, or --no-huge";
     /** sun_path holds 108 bytes, the terminating NUL included; DPDK would truncate silently. */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -552,8 +557,32 @@ public final class VhostUserPort implements AutoCloseable {
                 }
             }
             port.deviceAdded(device);
+            if (LOG.isLoggable(System.Logger.Level.INFO)) {
+                LOG.log(System.Logger.Level.INFO, "frontend connected on " + port.socket + ": vid " + vid + ", "
+                        + summary(device));
+            }
             callListener(port, "newDevice", false, () -> port.listener.newDevice(device));
             return 0;
+        }
+
+        /** One line's worth of what the frontend negotiated: vrings, the features that change the data path. */
+        private static String summary(VhostDevice d) {
+            try {
+                long f = d.features();
+                StringBuilder sb = new StringBuilder().append(d.vringCount()).append(" vrings, features 0x")
+                        .append(Long.toHexString(f));
+                String sep = " (";
+                for (VirtioFeature v : new VirtioFeature[] {VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF,
+                    VirtioFeature.NET_MQ, VirtioFeature.RING_PACKED, VirtioFeature.IOMMU_PLATFORM}) {
+                    if (v.isIn(f)) {
+                        sb.append(sep).append(v.name());
+                        sep = ", ";
+                    }
+                }
+                return sep.equals(", ") ? sb.append(')').toString() : sb.toString();
+            } catch (IllegalStateException e) {
+                return "gone already";
+            }
         }
 
         @Override
@@ -570,6 +599,8 @@ public final class VhostUserPort implements AutoCloseable {
             }
             device.stopDataPath();
             device.port().deviceRemoved(device);
+            LOG.log(System.Logger.Level.INFO, "frontend gone from " + device.port().socket + ": vid " + vid
+                    + " (it disconnected or stopped the device)");
             callListener(device.port(), "destroyDevice", false, () -> device.port().listener.destroyDevice(device));
             device.markDestroyed();
         }
@@ -588,6 +619,16 @@ public final class VhostUserPort implements AutoCloseable {
             if (port != null) {
                 callListener(port, "featuresChanged", true, () -> port.listener.featuresChanged(port, vid, features));
             }
+        }
+
+        @Override
+        public void connectionClosed(int vid, int memoryRegions, long features) {
+            if (memoryRegions >= 0 || features == 0) {
+                return; // it started the device, or left before negotiating anything (a probe)
+            }
+            VhostUserPort port = portOf(vid);
+            LOG.log(System.Logger.Level.WARNING, NO_MEMORY_TABLE.replace("{0}",
+                    port != null ? port.socket.toString() : String.valueOf(NativeVhost.getIfname(vid))));
         }
 
         private static VhostUserPort portOf(int vid) {
