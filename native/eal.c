@@ -21,6 +21,9 @@
 
 #define EAL_CLASS "io/jvhost/internal/NativeEal"
 
+static jclass init_result_class;
+static jmethodID init_result_ctor;
+
 /* Set while EAL is up: lcore release at thread exit must not touch a cleaned-up EAL. */
 static volatile bool eal_running;
 static pthread_key_t lcore_release_key;
@@ -85,13 +88,14 @@ restore_fd(JNIEnv *env, int fd, int saved, int capture)
 }
 
 /*
- * Returns what rte_eal_init() returned (>= 0) or -rte_errno. What EAL prints straight to stdout
- * and stderr (getopt's complaints, its usage text) is captured into captured[0] and [1], so that
- * Java can put it into the exception instead of the application's console. The argument strings are copied and
- * kept for the life of the process: EAL may keep pointers into argv, and it runs once.
+ * Returns an EalInitResult: what rte_eal_init() returned (>= 0) or -rte_errno, and what EAL
+ * printed straight to stdout and stderr meanwhile (getopt's complaints, its usage text), so that
+ * Java can put it into the exception instead of the application's console. The argument strings
+ * are copied and kept for the life of the process: EAL may keep pointers into argv, and it runs
+ * once.
  */
-static jint JNICALL
-eal_jni_init(JNIEnv *env, jclass clazz, jobjectArray args, jobjectArray captured)
+static jobject JNICALL
+eal_jni_init(JNIEnv *env, jclass clazz, jobjectArray args)
 {
 	int saved_out, saved_err, capture_out = -1, capture_err = -1;
 	jbyteArray out, err;
@@ -100,8 +104,10 @@ eal_jni_init(JNIEnv *env, jclass clazz, jobjectArray args, jobjectArray captured
 	jsize i;
 	int rc;
 
-	if (argv == NULL)
-		return jvhost_throw(env, jvhost_out_of_memory, "EAL argv");
+	if (argv == NULL) {
+		jvhost_throw(env, jvhost_out_of_memory, "EAL argv");
+		return NULL;
+	}
 	for (i = 0; i < argc; i++) {
 		jstring arg = (*env)->GetObjectArrayElement(env, args, i);
 		const char *chars;
@@ -132,17 +138,15 @@ eal_jni_init(JNIEnv *env, jclass clazz, jobjectArray args, jobjectArray captured
 	fflush(stderr);
 	out = restore_fd(env, STDOUT_FILENO, saved_out, capture_out);
 	err = restore_fd(env, STDERR_FILENO, saved_err, capture_err);
-	(*env)->SetObjectArrayElement(env, captured, 0, out);
-	(*env)->SetObjectArrayElement(env, captured, 1, err);
 	if (rc >= 0)
 		eal_running = true;
-	return rc;
+	return (*env)->NewObject(env, init_result_class, init_result_ctor, (jint)rc, out, err);
 
 fail:
 	for (i = 0; i < argc; i++)
 		free(argv[i]);
 	free(argv);
-	return -1;
+	return NULL;
 }
 
 static jint JNICALL
@@ -254,7 +258,7 @@ eal_jni_rte_errno(JNIEnv *env, jclass clazz)
 static const JNINativeMethod methods[] = {
 	{ "rteErrno", "()I", (void *)eal_jni_rte_errno },
 	{ "dpdkVersion", "()Ljava/lang/String;", (void *)eal_jni_dpdk_version },
-	{ "init", "([Ljava/lang/String;[[B)I", (void *)eal_jni_init },
+	{ "init", "([Ljava/lang/String;)Lio/jvhost/internal/EalInitResult;", (void *)eal_jni_init },
 	{ "cleanup", "()I", (void *)eal_jni_cleanup },
 	{ "strerror", "(I)Ljava/lang/String;", (void *)eal_jni_strerror },
 	{ "affinity", "()[I", (void *)eal_jni_affinity },
@@ -271,5 +275,8 @@ jvhost_eal_register(JNIEnv *env)
 {
 	if (pthread_key_create(&lcore_release_key, release_lcore_at_exit) != 0)
 		return jvhost_throw(env, jvhost_runtime, "pthread_key_create failed");
+	if (jvhost_record_class(env, "io/jvhost/internal/EalInitResult", "(I[B[B)V", &init_result_class,
+			&init_result_ctor) != 0)
+		return -1;
 	return jvhost_register(env, EAL_CLASS, methods, JVHOST_ARRAY_SIZE(methods));
 }

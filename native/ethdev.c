@@ -86,28 +86,6 @@ ethdev_jni_tx_burst(JNIEnv *env, jclass clazz, jint port, jint q, jlong pkts_add
 	return sent;
 }
 
-/* [ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf] */
-static jlongArray JNICALL
-ethdev_jni_stats(JNIEnv *env, jclass clazz, jint port)
-{
-	struct rte_eth_stats s;
-	jlongArray result;
-
-	if (rte_eth_stats_get((uint16_t)port, &s) != 0) {
-		jvhost_throw(env, jvhost_illegal_state, "no stats for port %d", port);
-		return NULL;
-	}
-	{
-		jlong v[8] = { (jlong)s.ipackets, (jlong)s.opackets, (jlong)s.ibytes, (jlong)s.obytes,
-			(jlong)s.imissed, (jlong)s.ierrors, (jlong)s.oerrors, (jlong)s.rx_nombuf };
-
-		result = (*env)->NewLongArray(env, 8);
-		if (result != NULL)
-			(*env)->SetLongArrayRegion(env, result, 0, 8, v);
-	}
-	return result;
-}
-
 static jint JNICALL
 ethdev_jni_link_up(JNIEnv *env, jclass clazz, jint port)
 {
@@ -139,7 +117,6 @@ static const JNINativeMethod methods[] = {
 	{ "configureAndStart", "(IIIIJ)I", (void *)ethdev_jni_configure_and_start },
 	{ "rxBurst", "(IIJII)I", (void *)ethdev_jni_rx_burst },
 	{ "txBurst", "(IIJI)I", (void *)ethdev_jni_tx_burst },
-	{ "stats", "(I)[J", (void *)ethdev_jni_stats },
 	{ "linkUp", "(I)I", (void *)ethdev_jni_link_up },
 	{ "close", "(ILjava/lang/String;)I", (void *)ethdev_jni_close },
 };

@@ -41,20 +41,6 @@
 /* Bytes of backend requests kept for Java at most; the oldest whole messages go beyond it. */
 #define REQUEST_BUFFER_MAX (1u << 20)
 
-/*
- * struct vhost_iotlb_entry is private to iotlb.c; this is its layout in DPDK 22.11, used only to
- * read the lists for Java (cacheEntries, pendingEntries, counters). The differential tests compare
- * what is read here with the Java model after every operation, so a wrong layout cannot go unseen.
- */
-struct iotlb_entry {
-	TAILQ_ENTRY(iotlb_entry) next;
-	SLIST_ENTRY(iotlb_entry) next_free;
-	uint64_t iova;
-	uint64_t uaddr;
-	uint64_t size;
-	uint8_t perm;
-};
-
 struct jvhost_iotlb *
 iotlb_handle_alloc(void)
 {
@@ -426,113 +412,6 @@ iotlb_cache_jni_dropped_requests(JNIEnv *env, jclass clazz, jlong handle)
 	return n;
 }
 
-/*
- * A growing array of jlong filled under a lock, where nothing may throw, and turned into a
- * long[] after it is released. A failed allocation is remembered and reported at the end.
- */
-struct jlong_buf {
-	jlong *v;
-	size_t n, cap;
-	int failed;
-};
-
-static void
-jlong_buf_push(struct jlong_buf *b, const jlong *vals, size_t k)
-{
-	if (b->failed)
-		return;
-	if (b->n + k > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		jlong *grown = realloc(b->v, cap * sizeof(jlong));
-
-		if (grown == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->v = grown;
-		b->cap = cap;
-	}
-	memcpy(b->v + b->n, vals, k * sizeof(jlong));
-	b->n += k;
-}
-
-static jlongArray
-jlong_buf_finish(JNIEnv *env, struct jlong_buf *b, const char *what)
-{
-	jlongArray result = NULL;
-
-	if (b->failed)
-		jvhost_throw(env, jvhost_out_of_memory, "%s", what);
-	else if ((result = (*env)->NewLongArray(env, (jsize)b->n)) != NULL)
-		(*env)->SetLongArrayRegion(env, result, 0, (jsize)b->n, b->v);
-	free(b->v);
-	return result;
-}
-
-/* (iova, uaddr, size, perm) per cache entry, in list order, under the IOTLB read lock. */
-static jlongArray JNICALL
-iotlb_cache_jni_cache_entries(JNIEnv *env, jclass clazz, jlong handle, jint vq)
-{
-	struct vhost_virtqueue *v = vq_of(handle, vq);
-	struct iotlb_entry *node;
-	struct jlong_buf b = { 0 };
-
-	vhost_user_iotlb_rd_lock(v);
-	for (node = (void *)TAILQ_FIRST(&v->iotlb_list); node != NULL; node = TAILQ_NEXT(node, next)) {
-		jlong e[4] = { (jlong)node->iova, (jlong)node->uaddr, (jlong)node->size, (jlong)node->perm };
-
-		jlong_buf_push(&b, e, 4);
-	}
-	vhost_user_iotlb_rd_unlock(v);
-	return jlong_buf_finish(env, &b, "IOTLB cache entries");
-}
-
-/* (iova, perm) per pending entry, in list order, under the pending lock. */
-static jlongArray JNICALL
-iotlb_cache_jni_pending_entries(JNIEnv *env, jclass clazz, jlong handle, jint vq)
-{
-	struct vhost_virtqueue *v = vq_of(handle, vq);
-	struct iotlb_entry *node;
-	struct jlong_buf b = { 0 };
-
-	rte_rwlock_read_lock(&v->iotlb_pending_lock);
-	for (node = (void *)TAILQ_FIRST(&v->iotlb_pending_list); node != NULL;
-			node = TAILQ_NEXT(node, next)) {
-		jlong e[2] = { (jlong)node->iova, (jlong)node->perm };
-
-		jlong_buf_push(&b, e, 2);
-	}
-	rte_rwlock_read_unlock(&v->iotlb_pending_lock);
-	return jlong_buf_finish(env, &b, "IOTLB pending entries");
-}
-
-/* [iotlb_cache_nr, free pool entries, iotlb_hits, iotlb_misses] */
-static jlongArray JNICALL
-iotlb_cache_jni_counters(JNIEnv *env, jclass clazz, jlong handle, jint vq)
-{
-	struct vhost_virtqueue *v = vq_of(handle, vq);
-	struct iotlb_entry *node;
-	jlong values[4];
-	jlong free_nr = 0;
-	jlongArray result;
-
-	rte_spinlock_lock(&v->iotlb_free_lock);
-	for (node = (void *)SLIST_FIRST(&v->iotlb_free_list); node != NULL;
-			node = SLIST_NEXT(node, next_free))
-		free_nr++;
-	rte_spinlock_unlock(&v->iotlb_free_lock);
-	vhost_user_iotlb_rd_lock(v);
-	values[0] = v->iotlb_cache_nr;
-	vhost_user_iotlb_rd_unlock(v);
-	values[1] = free_nr;
-	values[2] = (jlong)v->stats.iotlb_hits;
-	values[3] = (jlong)v->stats.iotlb_misses;
-	result = (*env)->NewLongArray(env, 4);
-	if (result != NULL)
-		(*env)->SetLongArrayRegion(env, result, 0, 4, values);
-	return result;
-}
-
 static const JNINativeMethod methods[] = {
 	{ "create", "(ILjava/lang/String;)J", (void *)iotlb_cache_jni_create },
 	{ "destroy", "(J)V", (void *)iotlb_cache_jni_destroy },
@@ -548,9 +427,6 @@ static const JNINativeMethod methods[] = {
 	{ "readBackendRequest", "(J)[B", (void *)iotlb_cache_jni_read_backend_request },
 	{ "closeFrontend", "(J)V", (void *)iotlb_cache_jni_close_frontend },
 	{ "droppedRequests", "(J)J", (void *)iotlb_cache_jni_dropped_requests },
-	{ "cacheEntries", "(JI)[J", (void *)iotlb_cache_jni_cache_entries },
-	{ "pendingEntries", "(JI)[J", (void *)iotlb_cache_jni_pending_entries },
-	{ "counters", "(JI)[J", (void *)iotlb_cache_jni_counters },
 };
 
 int

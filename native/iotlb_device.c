@@ -131,10 +131,11 @@ iotlb_device_jni_take_slave_backend_fd(JNIEnv *env, jclass clazz, jlong handle)
 /*
  * Sends one vhost-user message (header and payload as the frontend writes them, with 'fds' as
  * SCM_RIGHTS) on the main channel and lets DPDK's vhost_user_msg_handler() handle it on this
- * thread. rc[0] = what the handler returned. Returns DPDK's reply, if it sent one, or NULL.
+ * thread. Returns what the handler returned (negative: DPDK refused the message); DPDK's reply,
+ * if it sent one, waits on the channel for readReply().
  */
-static jbyteArray JNICALL
-iotlb_device_jni_request(JNIEnv *env, jclass clazz, jlong handle, jbyteArray msg, jintArray fds, jintArray rc)
+static jint JNICALL
+iotlb_device_jni_request(JNIEnv *env, jclass clazz, jlong handle, jbyteArray msg, jintArray fds)
 {
 	struct jvhost_iotlb *h = handle_of(handle);
 	jsize len = (*env)->GetArrayLength(env, msg);
@@ -144,22 +145,15 @@ iotlb_device_jni_request(JNIEnv *env, jclass clazz, jlong handle, jbyteArray msg
 	struct msghdr mh;
 	struct iovec iov;
 	struct cmsghdr *cmsg;
-	jbyteArray reply = NULL;
-	uint8_t hdr[VHOST_USER_HDR_SIZE];
 	uint8_t *buf;
-	uint32_t size;
 	jint ret;
 	ssize_t n;
 
-	if (nfds > VHOST_MEMORY_MAX_NREGIONS) {
-		jvhost_throw(env, jvhost_illegal_argument, "at most %d fds", VHOST_MEMORY_MAX_NREGIONS);
-		return NULL;
-	}
+	if (nfds > VHOST_MEMORY_MAX_NREGIONS)
+		return jvhost_throw(env, jvhost_illegal_argument, "at most %d fds", VHOST_MEMORY_MAX_NREGIONS);
 	buf = malloc((size_t)len + 1);
-	if (buf == NULL) {
-		jvhost_throw(env, jvhost_out_of_memory, "message");
-		return NULL;
-	}
+	if (buf == NULL)
+		return jvhost_throw(env, jvhost_out_of_memory, "message");
 	(*env)->GetByteArrayRegion(env, msg, 0, len, (jbyte *)buf);
 	if (nfds > 0)
 		(*env)->GetIntArrayRegion(env, fds, 0, nfds, fdv);
@@ -181,19 +175,29 @@ iotlb_device_jni_request(JNIEnv *env, jclass clazz, jlong handle, jbyteArray msg
 	}
 	n = sendmsg(h->main_frontend_fd, &mh, MSG_NOSIGNAL);
 	free(buf);
-	if (n != (ssize_t)len) {
-		jvhost_throw(env, jvhost_runtime, "sendmsg on the main channel: %s", strerror(errno));
-		return NULL;
-	}
+	if (n != (ssize_t)len)
+		return jvhost_throw(env, jvhost_runtime, "sendmsg on the main channel: %s", strerror(errno));
 
 	ret = vhost_user_msg_handler(h->vid, h->main_backend_fd);
 	h->dev = get_device(h->vid);
-	(*env)->SetIntArrayRegion(env, rc, 0, 1, &ret);
 
 	/* what DPDK sent on the backend-request channel meanwhile (e.g. ring translation misses) */
 	pthread_mutex_lock(&h->lock);
 	iotlb_handle_drain_locked(h);
 	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+/* The reply DPDK sent on the main channel to the last request, or NULL if it sent none. */
+static jbyteArray JNICALL
+iotlb_device_jni_read_reply(JNIEnv *env, jclass clazz, jlong handle)
+{
+	struct jvhost_iotlb *h = handle_of(handle);
+	jbyteArray reply = NULL;
+	uint8_t hdr[VHOST_USER_HDR_SIZE];
+	uint8_t *buf;
+	uint32_t size;
+	ssize_t n;
 
 	n = recv(h->main_frontend_fd, hdr, sizeof(hdr), MSG_DONTWAIT | MSG_PEEK);
 	if (n == (ssize_t)sizeof(hdr)) {
@@ -229,31 +233,6 @@ iotlb_device_jni_nr_vring(JNIEnv *env, jclass clazz, jlong handle)
 	return (jint)dev->nr_vring;
 }
 
-/* (guest_phys_addr, guest_user_addr, size, host_user_addr) per region of dev->mem */
-static jlongArray JNICALL
-iotlb_device_jni_mem_table(JNIEnv *env, jclass clazz, jlong handle)
-{
-	struct virtio_net *dev = handle_of(handle)->dev;
-	jlong values[VHOST_MEMORY_MAX_NREGIONS * 4];
-	jlongArray result;
-	uint32_t i, n = 0;
-
-	if (dev != NULL && dev->mem != NULL) {
-		for (i = 0; i < dev->mem->nregions && i < VHOST_MEMORY_MAX_NREGIONS; i++) {
-			struct rte_vhost_mem_region *r = &dev->mem->regions[i];
-
-			values[n++] = (jlong)r->guest_phys_addr;
-			values[n++] = (jlong)r->guest_user_addr;
-			values[n++] = (jlong)r->size;
-			values[n++] = (jlong)r->host_user_addr;
-		}
-	}
-	result = (*env)->NewLongArray(env, (jsize)n);
-	if (result != NULL)
-		(*env)->SetLongArrayRegion(env, result, 0, (jsize)n, values);
-	return result;
-}
-
 /* A memfd of 'size' bytes (sparse), or -errno. */
 static jint JNICALL
 iotlb_device_jni_memfd(JNIEnv *env, jclass clazz, jstring jname, jlong size)
@@ -286,9 +265,9 @@ iotlb_device_jni_close_fd(JNIEnv *env, jclass clazz, jint fd)
 static const JNINativeMethod methods[] = {
 	{ "createDevice", "(Ljava/lang/String;)J", (void *)iotlb_device_jni_create_device },
 	{ "takeSlaveBackendFd", "(J)I", (void *)iotlb_device_jni_take_slave_backend_fd },
-	{ "request", "(J[B[I[I)[B", (void *)iotlb_device_jni_request },
+	{ "request", "(J[B[I)I", (void *)iotlb_device_jni_request },
+	{ "readReply", "(J)[B", (void *)iotlb_device_jni_read_reply },
 	{ "nrVring", "(J)I", (void *)iotlb_device_jni_nr_vring },
-	{ "memTable", "(J)[J", (void *)iotlb_device_jni_mem_table },
 	{ "memfd", "(Ljava/lang/String;J)I", (void *)iotlb_device_jni_memfd },
 	{ "closeFd", "(I)V", (void *)iotlb_device_jni_close_fd },
 };

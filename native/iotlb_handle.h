@@ -41,6 +41,20 @@ struct jvhost_iotlb {
 	uint64_t dropped;
 };
 
+/*
+ * struct vhost_iotlb_entry is private to iotlb.c; this is its layout in DPDK 22.11, used only to
+ * read the lists for Java (iotlb_native_handle.c). The differential tests compare
+ * what is read here with the Java model after every operation, so a wrong layout cannot go unseen.
+ */
+struct iotlb_entry {
+	TAILQ_ENTRY(iotlb_entry) next;
+	SLIST_ENTRY(iotlb_entry) next_free;
+	uint64_t iova;
+	uint64_t uaddr;
+	uint64_t size;
+	uint8_t perm;
+};
+
 static inline struct jvhost_iotlb *
 handle_of(jlong handle)
 {

@@ -29,6 +29,10 @@ static const jvhost_register_fn modules[] = {
 	jvhost_iotlb_cache_register,
 	jvhost_iotlb_device_register,
 	jvhost_rand_register,
+	jvhost_vhost_device_register,
+	jvhost_eth_port_register,
+	jvhost_iotlb_native_handle_register,
+	jvhost_iotlb_native_vhost_device_register,
 #ifdef JVHOST_BENCH
 	jvhost_bench_register, /* the data-path yardstick: only in the bench build */
 #endif
@@ -61,6 +65,16 @@ jvhost_global_class(JNIEnv *env, const char *name)
 	if (global == NULL && !(*env)->ExceptionCheck(env))
 		(*env)->ThrowNew(env, jvhost_out_of_memory, "NewGlobalRef");
 	return global;
+}
+
+int
+jvhost_record_class(JNIEnv *env, const char *name, const char *ctor_signature, jclass *clazz, jmethodID *ctor)
+{
+	*clazz = jvhost_global_class(env, name);
+	if (*clazz == NULL)
+		return -1;
+	*ctor = (*env)->GetMethodID(env, *clazz, "<init>", ctor_signature);
+	return *ctor == NULL ? -1 : 0;
 }
 
 int

@@ -27,6 +27,14 @@ int jvhost_throw(JNIEnv *env, jclass clazz, const char *fmt, ...) __attribute__(
 /* Finds a class and makes a global ref of it; NULL with an exception pending on failure. */
 jclass jvhost_global_class(JNIEnv *env, const char *name);
 
+/*
+ * A record class and its canonical constructor, cached at registration (global class ref), for
+ * natives that return structured results as Java value objects built here (as Arrow's C Data JNI
+ * does) rather than positional long[] slots. Returns 0, or -1 with an exception pending (a
+ * mismatch between C and Java fails the library load, not a later call).
+ */
+int jvhost_record_class(JNIEnv *env, const char *name, const char *ctor_signature, jclass *clazz, jmethodID *ctor);
+
 /* Registers natives of class 'name'; returns 0 or -1 with an exception pending. */
 int jvhost_register(JNIEnv *env, const char *name, const JNINativeMethod *methods, int count);
 
@@ -55,6 +63,11 @@ int jvhost_iotlb_cache_register(JNIEnv *env);
 int jvhost_iotlb_device_register(JNIEnv *env);
 int jvhost_rand_register(JNIEnv *env);
 int jvhost_bench_register(JNIEnv *env);
+/* Natives declared by public classes beside the value types they return (see docs/architecture.md). */
+int jvhost_vhost_device_register(JNIEnv *env);
+int jvhost_eth_port_register(JNIEnv *env);
+int jvhost_iotlb_native_handle_register(JNIEnv *env);
+int jvhost_iotlb_native_vhost_device_register(JNIEnv *env);
 
 #define JVHOST_ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

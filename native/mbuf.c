@@ -13,6 +13,9 @@
 
 #define MBUF_CLASS "io/jvhost/internal/NativeMbuf"
 
+static jclass layout_class;
+static jmethodID layout_ctor;
+
 /* Returns the pool, or -errno (rte_errno): user-space pointers are positive as jlong. */
 static jlong JNICALL
 mbuf_jni_pool_create(JNIEnv *env, jclass clazz, jstring jname, jint n, jint cache, jint data_room,
@@ -102,26 +105,14 @@ mbuf_jni_append_segment(JNIEnv *env, jclass clazz, jlong pool, jlong m)
 	return (jlong)(uintptr_t)seg;
 }
 
-static jintArray JNICALL
+static jobject JNICALL
 mbuf_jni_mbuf_layout(JNIEnv *env, jclass clazz)
 {
-	jint layout[] = {
-		offsetof(struct rte_mbuf, buf_addr),
-		offsetof(struct rte_mbuf, data_off),
-		offsetof(struct rte_mbuf, nb_segs),
-		offsetof(struct rte_mbuf, pkt_len),
-		offsetof(struct rte_mbuf, data_len),
-		offsetof(struct rte_mbuf, buf_len),
-		offsetof(struct rte_mbuf, next),
-		offsetof(struct rte_mbuf, pool),
-		sizeof(struct rte_mbuf),
-		RTE_PKTMBUF_HEADROOM,
-	};
-	jintArray result = (*env)->NewIntArray(env, JVHOST_ARRAY_SIZE(layout));
-
-	if (result != NULL)
-		(*env)->SetIntArrayRegion(env, result, 0, JVHOST_ARRAY_SIZE(layout), layout);
-	return result;
+	return (*env)->NewObject(env, layout_class, layout_ctor, (jint)offsetof(struct rte_mbuf, buf_addr),
+		(jint)offsetof(struct rte_mbuf, data_off), (jint)offsetof(struct rte_mbuf, nb_segs),
+		(jint)offsetof(struct rte_mbuf, pkt_len), (jint)offsetof(struct rte_mbuf, data_len),
+		(jint)offsetof(struct rte_mbuf, buf_len), (jint)offsetof(struct rte_mbuf, next),
+		(jint)offsetof(struct rte_mbuf, pool), (jint)sizeof(struct rte_mbuf), (jint)RTE_PKTMBUF_HEADROOM);
 }
 
 static const JNINativeMethod methods[] = {
@@ -133,11 +124,14 @@ static const JNINativeMethod methods[] = {
 	{ "allocFilled", "(JJIIJII)I", (void *)mbuf_jni_alloc_filled },
 	{ "freeBulk", "(JII)V", (void *)mbuf_jni_free_bulk },
 	{ "appendSegment", "(JJ)J", (void *)mbuf_jni_append_segment },
-	{ "mbufLayout", "()[I", (void *)mbuf_jni_mbuf_layout },
+	{ "mbufLayout", "()Lio/jvhost/internal/MbufLayout$Offsets;", (void *)mbuf_jni_mbuf_layout },
 };
 
 int
 jvhost_mbuf_register(JNIEnv *env)
 {
+	if (jvhost_record_class(env, "io/jvhost/internal/MbufLayout$Offsets", "(IIIIIIIIII)V", &layout_class,
+			&layout_ctor) != 0)
+		return -1;
 	return jvhost_register(env, MBUF_CLASS, methods, JVHOST_ARRAY_SIZE(methods));
 }

@@ -11,6 +11,8 @@ frontend's packet rate for both and their ratio:
   macswap  as loop, the backend swapping each frame's MAC addresses in place
                                               (jvhost --mode macswap  | testpmd macswap)
 
+the same three on packed virtqueues (rx-packed, tx-packed, loop-packed: the frontend's
+virtio-user with packed_vq=1,in_order=1,mrg_rxbuf=0; both backends offer packed rings),
 and the same three with the IOMMU on (rx-iommu, tx-iommu, loop-iommu): testpmd's virtio-user has no
 IOMMU, so there the frontend is jvhost's pure-Java one (io.jvhost.bench.FrontendRate,
 QEMU-like virtual IOMMU, 4 KiB IOTLB granule), against jvhost `serve --iommu` and against testpmd's
@@ -150,7 +152,8 @@ def port_counter(text, name):
 def run_once(backend, scenario, size, hugepages, warmup, window, tag):
     sock = os.path.join(tempfile.mkdtemp(prefix="jvhost-bench"), "vhost.sock")
     iommu = scenario.endswith("-iommu")
-    scenario = scenario.replace("-iommu", "")
+    packed = scenario.endswith("-packed")
+    scenario = scenario.replace("-iommu", "").replace("-packed", "")
     procs = []
     try:
         if backend == "jvhost":
@@ -190,7 +193,8 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
         # should virtio-user still fail to come up (the port missing: "Invalid port 0"), try
         # again, and say why if it never does
         for attempt in range(3):
-            front = testpmd(FRONT_LCORES, "net_virtio_user0,path=%s,queues=1" % sock, ffwd, size, hugepages,
+            vdev = "net_virtio_user0,path=%s,queues=1" % sock + (",packed_vq=1,in_order=1,mrg_rxbuf=0" if packed else "")
+            front = testpmd(FRONT_LCORES, vdev, ffwd, size, hugepages,
                             "bench-front-%s-%d" % (tag, attempt), "testpmd-frontend")
             procs.append(front)
             if "Invalid port" not in front.command("show port info 0"):
@@ -241,7 +245,7 @@ def main():
     ap.add_argument("--window", type=float, default=4.0, help="seconds measured per run (default 4)")
     ap.add_argument("--warmup", type=float, default=2.0, help="seconds of traffic before measuring (default 2)")
     ap.add_argument("--hugepages", action="store_true", help="all processes on hugepages instead of --no-huge")
-    ap.add_argument("--scenarios", default="rx,tx,loop,macswap,rx-iommu,tx-iommu,loop-iommu")
+    ap.add_argument("--scenarios", default="rx,tx,loop,macswap,rx-packed,tx-packed,loop-packed,rx-iommu,tx-iommu,loop-iommu")
     ap.add_argument("--sizes", default="64,1518")
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench", "result.json"))
     a = ap.parse_args()
@@ -249,7 +253,7 @@ def main():
         a.reps, a.window, a.warmup = 1, 1.5, 1.0
 
     results = []
-    print("%-10s %6s  %-22s %-22s %6s" % ("scenario", "bytes", "jvhost Mpps (min-max)", "testpmd Mpps (min-max)", "ratio"))
+    print("%-12s %6s  %-22s %-22s %6s" % ("scenario", "bytes", "jvhost Mpps (min-max)", "testpmd Mpps (min-max)", "ratio"))
     for scenario in a.scenarios.split(","):
         for size in [int(s) for s in a.sizes.split(",")]:
             runs = {"jvhost": [], "testpmd": []}
@@ -275,7 +279,7 @@ def main():
                 "jvhost_runs": [round(x, 3) for x in runs["jvhost"]],
                 "yardstick_runs": [round(x, 3) for x in runs["testpmd"]],
             })
-            print("%-10s %6d  %6.3f (%.3f-%.3f)    %6.3f (%.3f-%.3f)    %5.2f" % (
+            print("%-12s %6d  %6.3f (%.3f-%.3f)    %6.3f (%.3f-%.3f)    %5.2f" % (
                 scenario, size, j, min(runs["jvhost"]), max(runs["jvhost"]),
                 t, min(runs["testpmd"]), max(runs["testpmd"]), ratio), flush=True)
 

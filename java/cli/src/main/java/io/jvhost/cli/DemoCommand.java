@@ -43,9 +43,10 @@ import picocli.CommandLine.Spec;
  * the frontend's UPDATE and INVALIDATE messages, predicts DPDK's own translations on random probes.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run a jvhost backend and the pure-Java frontend with a virtual IOMMU in one process,",
-            "exchange frames byte-exact through lazily mapped memory, and check the Java IOTLB model",
-            "against DPDK's own translations. Exits non-zero if anything was lost or disagreed."})
+        description = {"Run a jvhost backend and the pure-Java frontend with a virtual IOMMU in one process and"
+            + " check every frame and translation.",
+            "Frames go both ways byte-exact through lazily mapped memory, then the Java IOTLB model is checked"
+                + " against DPDK's own translations. Exits non-zero if anything was lost or disagreed."})
 final class DemoCommand implements Callable<Integer> {
     private static final int[] SIZES = {60, 64, 128, 256, 512, 1000, 1500, 1514, 2048, 3000, 4096, 6000, 9000};
     private static final long PAGE = 4096;

@@ -38,26 +38,29 @@ public final class IotlbCommand implements Runnable {
     /** {@code jvhost iotlb replay}: runs a trace on one engine. */
     @Command(name = "replay", mixinStandardHelpOptions = true,
             description = {
-                "Run an IOTLB trace on one engine and print the results, so that engines (and DPDK versions) can be diffed.",
+                "Run an IOTLB trace on one engine and print the results, so that engines (and DPDK versions)"
+                    + " can be diffed.",
                 "",
-                "Trace format, one operation per line (numbers decimal or 0x hex, perm 1=RO 2=WO 3=RW, # comments):",
-                "  I iova uaddr size perm   cache insert             (no output)",
-                "  R iova size              cache remove             (no output)",
-                "  F iova size perm         cache find               -> F <vva> <size>   (size = length found mapped)",
-                "  M iova perm              pending miss?            -> M 0 | M 1",
-                "  P iova perm              pending insert           (no output)",
-                "  X iova size perm         pending remove           (no output)",
-                "  C                        flush all                (no output)",
-                "  V iova size perm         __vhost_iova_to_vva      -> V <vva> <size>[ MISS <iova> <perm>]",
-                "  D                        disconnect the frontend: later MISS sends fail (no output)",
-                "  N                        counts                   -> N <cached> <pending> <free>",
-                "Output numbers are lowercase hex with 0x. The whole trace is checked before it runs:",
-                "a bad line prints 'line N: <what is wrong>' on stderr and exits with status 2.",
+                "Trace format: one operation per line; numbers decimal or 0x hex; perm 1=RO 2=WO 3=RW;"
+                    + " # starts a comment.",
+                "  I iova uaddr size perm  cache insert",
+                "  R iova size             cache remove",
+                "  F iova size perm        cache find    -> F <vva> <size found mapped>",
+                "  M iova perm             pending miss? -> M 0 | M 1",
+                "  P iova perm             pending insert",
+                "  X iova size perm        pending remove",
+                "  C                       flush all",
+                "  V iova size perm        translate     -> V <vva> <size>[ MISS <iova> <perm>]",
+                "  D                       disconnect the frontend: later MISS sends fail",
+                "  N                       counts        -> N <cached> <pending> <free>",
+                "V is DPDK's __vhost_iova_to_vva. Operations without an arrow print nothing. Output numbers are lowercase hex with 0x. The whole"
+                    + " trace is checked before it runs: a bad line prints 'line N: <what is wrong>' on stderr and"
+                    + " exits with status 2.",
                 "",
-                "Engines: java = the bit-exact Java model, native = DPDK itself (starts EAL),",
-                "fast = the O(log n) Java model (evicts by --eviction). Evictions draw rte_rand():",
-                "--seed N calls rte_srand(N) (native) or seeds the Java port the same way; the Java",
-                "engines draw from lcore state 0, the main lcore's, which DPDK uses for this tool's thread.",
+                "Engines: java = the bit-exact Java model, native = DPDK itself (starts EAL), fast = the"
+                    + " O(log n) Java model (evicts by --eviction). Evictions draw rte_rand(): --seed N calls"
+                    + " rte_srand(N) (native) or seeds the Java port the same way; the Java engines draw from"
+                    + " lcore state 0, the main lcore's, which DPDK uses for this tool's thread.",
             })
     static final class Replay implements Callable<Integer> {
         @Option(names = "--engine", paramLabel = "ENGINE", defaultValue = "java",
@@ -69,7 +72,7 @@ public final class IotlbCommand implements Runnable {
         Long seed;
 
         @Option(names = "--eviction", paramLabel = "POLICY", defaultValue = "oldest",
-                description = "fast engine's eviction: oldest (its own, FIFO) or dpdk (rte_rand() % n, as DPDK)"
+                description = "fast engine's eviction: oldest (its own, FIFO) or dpdk (rte_rand() %% n, as DPDK)"
                         + " (default: ${DEFAULT-VALUE})")
         String eviction;
 

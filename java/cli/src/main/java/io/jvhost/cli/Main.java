@@ -66,6 +66,7 @@ public final class Main implements Runnable {
         if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
             System.setProperty("java.util.logging.SimpleFormatter.format", "%4$s %3$s: %5$s%6$s%n");
         }
+        EalOptions.quietDefaults();
         System.exit(execute(args));
     }
 

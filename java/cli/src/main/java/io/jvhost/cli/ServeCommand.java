@@ -34,9 +34,9 @@ import sun.misc.Signal;
 
 /** {@code jvhost serve}: vhost-user ports served until Ctrl-C. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = {"Serve vhost-user ports until SIGINT/SIGTERM, then print final counts and exit 0.",
-            "Modes: loopback (each port's packets back to it), macswap (loopback, Ethernet addresses swapped),",
-            "forward (between two ports), sink (count and free), source (generate --size byte frames at --rate)."})
+        description = {"Serve vhost-user ports until SIGINT/SIGTERM (or --duration), then print final counts and exit 0.",
+            "Modes: loopback (each port's packets back to it), macswap (loopback, Ethernet addresses swapped),"
+                + " forward (between two ports), sink (count and free), source (generate --size byte frames at --rate)."})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--socket", required = true, paramLabel = "PATH", description = "vhost-user socket (repeatable)")
     List<Path> sockets = new ArrayList<>();
@@ -112,6 +112,9 @@ final class ServeCommand implements Callable<Integer> {
         }
         if (mbufs < 1024) {
             throw new IllegalArgumentException("--mbufs must be at least 1024: " + mbufs);
+        }
+        if (cpus != null) {
+            Cpus.requireUsable("--cpu", cpus); // before EAL starts and the banner claims success
         }
         DpdkLog.setLevel(DpdkLogLevel.WARNING);
         CountDownLatch stop = new CountDownLatch(1);

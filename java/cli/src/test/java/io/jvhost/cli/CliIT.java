@@ -4,6 +4,8 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.lessThan;
+import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
 
 import io.jvhost.testing.TestPmd;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The packaged jar, run as a user runs it: {@code java -jar target/jvhost-*.jar ...}. */
@@ -160,9 +163,64 @@ class CliIT {
     void completionScriptIsGenerated() throws Exception {
         Run r = new Run("generate-completion");
         assertThat(r.output, r.exit, equalTo(0));
-        assertThat(r.output, containsString("complete -F"));
-        assertThat(r.output, containsString("serve"));
-        assertThat(r.output, containsString("demo"));
+        assertThat(r.output, containsString("complete -F _complete_jvhost -o default jvhost"));
+        // bash looks a path's compspec up by its last component: the function must cope with a
+        // command word like scripts/jvhost
+        Path script = Files.createTempFile("jvhost-completion", ".bash");
+        Files.writeString(script, r.output);
+        try {
+            Process p = new ProcessBuilder("bash", "-c", "source " + script + " 2>/dev/null;"
+                    + " COMP_WORDS=(scripts/jvhost se); COMP_CWORD=1; COMP_LINE='scripts/jvhost se';"
+                    + " COMP_POINT=${#COMP_LINE}; _complete_jvhost scripts/jvhost se scripts/jvhost; echo \"[${COMPREPLY[*]}]\";"
+                    + " COMP_WORDS=(scripts/jvhost serve --du); COMP_CWORD=2; COMP_LINE='scripts/jvhost serve --du';"
+                    + " COMP_POINT=${#COMP_LINE}; _complete_jvhost scripts/jvhost --du serve 2>/dev/null;"
+                    + " echo \"[${COMPREPLY[*]}]\"").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(out, p.waitFor(), equalTo(0));
+            assertThat(out, equalTo("[serve]\n[--duration]\n"));
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+
+    /** Help text wrapped once, by picocli: each line of a paragraph is as full as the width allows. */
+    private static void assertWrappedOnce(String help) {
+        String[] lines = help.split("\n");
+        for (int i = 0; i + 1 < lines.length; i++) {
+            String a = lines[i];
+            String b = lines[i + 1];
+            // description paragraphs start at column 0; option and table lines are indented
+            // (a line ending a sentence may end a paragraph: picocli puts none between description lines)
+            if (a.isBlank() || b.isBlank() || a.startsWith(" ") || b.startsWith(" ") || a.startsWith("Usage:")
+                    || b.startsWith("Usage:") || a.endsWith(".") || a.endsWith(":")) {
+                continue;
+            }
+            String firstWord = b.split(" ")[0];
+            assertThat("'" + a + "' is followed by '" + b + "', whose first word would have fit:\n" + help,
+                    a.length() + 1 + firstWord.length(), greaterThan(79)); // picocli keeps column 80 free
+        }
+        for (String line : lines) {
+            assertThat(line, line.length(), lessThanOrEqualTo(80));
+        }
+    }
+
+    @Test
+    void helpTextsFormatAndWrapOnce() throws Exception {
+        for (String[] cmd : new String[][] {{"--help"}, {"serve", "--help"}, {"demo", "--help"},
+            {"iotlb", "replay", "--help"}, {"doctor", "--help"}, {"info", "--help"}}) {
+            Run r = new Run(cmd);
+            assertThat(r.output, r.exit, equalTo(0));
+            assertThat(r.output, not(containsString("picocli WARN")));
+            assertThat(r.output, not(containsString("Could not format")));
+            assertWrappedOnce(r.output);
+        }
+        Run top = new Run("--help");
+        // each command's summary in the list is a whole sentence, not the first line of a paragraph
+        Matcher demo = Pattern.compile("\n  demo +(.*?)\n  serve", Pattern.DOTALL).matcher(top.output);
+        assertThat(top.output, demo.find(), equalTo(true));
+        assertThat(demo.group(1).replaceAll("\\s+", " "), equalTo("Run a jvhost backend and the pure-Java frontend"
+                + " with a virtual IOMMU in one process and check every frame and translation."));
+        assertThat(new Run("iotlb", "replay", "--help").output, containsString("(rte_rand() % n, as DPDK)"));
     }
 
     @Test
@@ -214,7 +272,7 @@ class CliIT {
             "jvhost: --mode forward needs exactly two --socket options",
             "jvhost: DPDK refused to start EAL",
             "jvhost: Missing required option: '--socket=PATH'",
-            "jvhost: cannot pin thread 'jvhost-serve' to CPUs [1000]",
+            "jvhost: --cpu 1000: CPU 1000 is not usable by this process, which may use CPUs ",
             "jvhost: Unmatched argument at index 0: 'no-such-command'",
         };
         for (int i = 0; i < cases.length; i++) {
@@ -222,6 +280,8 @@ class CliIT {
             assertThat(String.join(" ", cases[i]) + "\n" + r.output, r.exit, equalTo(i == 5 ? 1 : 2));
             assertThat(r.output, containsString(expected[i]));
             assertThat("no stack trace: " + r.output, r.output, not(containsString("\tat ")));
+            // refused before EAL starts: no banner claiming it serves
+            assertThat(r.output, not(containsString("jvhost serve:")));
         }
         // a socket path in use by another jvhost
         try (Jvhost first = new Jvhost("serve", "--socket", sock, "--stats-period", "0")) {
@@ -279,6 +339,210 @@ class CliIT {
             assertThat("sent back or counted as dropped", tx + dropped, equalTo(rx));
             assertThat(tx, greaterThan(0L));
             assertThat(out, containsString("mbufs in use at exit: 0 of "));
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    /** Splits a shell command line as sh would for the README's commands: quotes, backslash-newline. */
+    static List<String> shellWords(String line) {
+        List<String> words = new ArrayList<>();
+        StringBuilder w = null;
+        char quote = 0;
+        String text = line.replace("\\\n", " ");
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (quote != 0) {
+                if (c == quote) {
+                    quote = 0;
+                } else {
+                    w.append(c);
+                }
+            } else if (c == '\'' || c == '"') {
+                quote = c;
+                w = w == null ? new StringBuilder() : w;
+            } else if (Character.isWhitespace(c)) {
+                if (w != null) {
+                    words.add(w.toString());
+                    w = null;
+                }
+            } else {
+                w = w == null ? new StringBuilder() : w;
+                w.append(c);
+            }
+        }
+        if (w != null) {
+            words.add(w.toString());
+        }
+        return words;
+    }
+
+    private static Matcher finalCounts(String out) {
+        Matcher m = Pattern.compile("port0 q0: rx (\\d+) packets \\d+ bytes \\| tx (\\d+) packets \\d+ bytes \\| dropped (\\d+)")
+                .matcher(out);
+        assertThat(out, m.find(), equalTo(true));
+        return m;
+    }
+
+    private static void stop(Jvhost serve) throws Exception {
+        serve.signal(ServeCommand.sigintIgnored() ? "TERM" : "INT");
+        assertThat(serve.output(), serve.waitFor(30), equalTo(0));
+    }
+
+    @Test
+    void readmeTestpmdPairings() throws Exception {
+        String readme = Files.readString(Path.of(System.getProperty("jvhost.basedir"), "README.md"));
+        Matcher block = Pattern.compile("```sh\\n(scripts/jvhost serve [^\\n]*)\\n(dpdk-testpmd .*?)\\n(testpmd> [^\\n]*)\\n```",
+                Pattern.DOTALL).matcher(readme);
+        List<String> modes = new ArrayList<>();
+        while (block.find()) {
+            Path dir = Files.createTempDirectory("jvhost-readme");
+            String sock = dir.resolve("vhost0.sock").toString();
+            List<String> serveArgs = shellWords(block.group(1).replace("/tmp/vhost0.sock", sock));
+            assertThat(serveArgs.get(0), equalTo("scripts/jvhost")); // the jar is what scripts/jvhost runs
+            List<String> testpmd = shellWords(block.group(2).replace("/tmp/vhost0.sock", sock)
+                    .replace("--file-prefix=fe", "--file-prefix=jvhost-readme-" + ProcessHandle.current().pid()));
+            String start = block.group(3).substring("testpmd> ".length());
+            String mode = serveArgs.get(serveArgs.indexOf("--mode") + 1);
+            modes.add(mode + "/" + start);
+            long sent;
+            long received;
+            try (Jvhost serve = new Jvhost(serveArgs.subList(1, serveArgs.size()).toArray(String[]::new))) {
+                serve.awaitOutput("jvhost serve: " + mode, 30_000);
+                try (TestPmd tp = TestPmd.run(testpmd)) {
+                    serve.awaitOutput("port0: frontend connected", 20_000);
+                    tp.command(start);
+                    Thread.sleep(2000);
+                    String stats = tp.command("stop");
+                    sent = TestPmd.counter(stats, "TX-packets");
+                    received = TestPmd.counter(stats, "RX-packets");
+                    Thread.sleep(500); // jvhost drains what testpmd left in its ring
+                }
+                serve.awaitOutput("port0: frontend gone", 20_000);
+                stop(serve);
+                String out = serve.output();
+                Matcher m = finalCounts(out);
+                long rx = Long.parseLong(m.group(1));
+                long tx = Long.parseLong(m.group(2));
+                long dropped = Long.parseLong(m.group(3));
+                assertThat(out, rx, equalTo(sent)); // everything testpmd sent arrived
+                assertThat(out, sent, greaterThan(1000L));
+                if (mode.equals("sink")) {
+                    assertThat(out, tx + dropped, equalTo(0L));
+                } else {
+                    // the tx_first bursts went round: testpmd got back what jvhost sent, and jvhost
+                    // dropped at most what was in flight when testpmd stopped reading
+                    String[] words = start.split(" ");
+                    long inFlight = 32L * (words.length > 2 ? Long.parseLong(words[2]) : 1);
+                    assertThat(out, received, greaterThan(1000L));
+                    assertThat(out, tx + dropped, equalTo(rx));
+                    assertThat(out, dropped, lessThanOrEqualTo(inFlight));
+                }
+                assertThat(out, containsString("mbufs in use at exit: 0 of "));
+            }
+            Files.deleteIfExists(Path.of(sock));
+            Files.deleteIfExists(dir);
+        }
+        assertThat(modes, equalTo(List.of("sink/start", "loopback/start tx_first 8")));
+    }
+
+    /** Free hugepages in MiB, from /proc/meminfo. */
+    private static long freeHugepageMib() throws IOException {
+        long free = 0;
+        long sizeKb = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+            String[] f = line.split("\\s+");
+            if (line.startsWith("HugePages_Free:")) {
+                free = Long.parseLong(f[1]);
+            } else if (line.startsWith("Hugepagesize:")) {
+                sizeKb = Long.parseLong(f[1]);
+            }
+        }
+        return free * sizeKb / 1024;
+    }
+
+    @Test
+    void hugepageFrontendWithoutSingleFileSegments() throws Exception {
+        Assumptions.assumeTrue(freeHugepageMib() >= 128,
+                "needs 128 MiB of free hugepages for testpmd (scripts/setup.sh --hugepages 256); free: " + freeHugepageMib() + " MiB");
+        Path dir = Files.createTempDirectory("jvhost-cli");
+        String sock = dir.resolve("vhost0.sock").toString();
+        try (Jvhost serve = new Jvhost("serve", "--socket", sock, "--stats-period", "0")) {
+            serve.awaitOutput("jvhost serve: loopback", 30_000);
+            // --in-memory: the pages go back to the system when testpmd exits, files or not
+            try (TestPmd tp = TestPmd.run(List.of("dpdk-testpmd", "--lcores", "0@0,1@1", "--in-memory", "-m", "64",
+                    "--no-pci", "--file-prefix=jvhost-huge-" + ProcessHandle.current().pid(),
+                    "--vdev", "net_virtio_user0,path=" + sock, "--", "-i", "--total-num-mbufs=16384"))) {
+                assertThat(tp.output(), containsString("Too many memory regions")); // the premise
+            }
+            serve.awaitOutput("left without sending its memory table", 20_000);
+            stop(serve);
+            String out = serve.output();
+            assertThat(out, containsString("WARNING io.jvhost.vhost.VhostUserPort: frontend on " + sock
+                    + " left without sending its memory table"));
+            assertThat(out, containsString("start it with --single-file-segments"));
+            assertThat(out, not(containsString("port0: frontend connected")));
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
+    void sourceRateHoldsAfterALateFrontend() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-cli");
+        String sock = dir.resolve("vhost0.sock").toString();
+        long rate = 100_000;
+        try (Jvhost serve = new Jvhost("serve", "--socket", sock, "--mode", "source", "--rate", Long.toString(rate),
+                "--stats-period", "0")) {
+            serve.awaitOutput("jvhost serve: source", 30_000);
+            Thread.sleep(3000); // no frontend: the old limiter sent these 3 s worth at once when one came
+            try (TestPmd tp = TestPmd.start("net_virtio_user0,path=" + sock, "--forward-mode=rxonly")) {
+                serve.awaitOutput("port0: frontend connected", 20_000);
+                long t0 = System.nanoTime();
+                tp.command("start");
+                Thread.sleep(2000);
+                String stats = tp.command("stop");
+                double secs = (System.nanoTime() - t0) / 1e9;
+                long received = TestPmd.counter(stats, "RX-packets");
+                // what the ring held before start (256) plus the rate, with room for the bucket and timing;
+                // catching up the 3 s would have given 300,000 more
+                assertThat(stats, (double) received, lessThan(rate * secs * 1.25 + 1024));
+                assertThat(stats, received, greaterThan(0L));
+            }
+            stop(serve);
+        }
+        Files.deleteIfExists(dir);
+    }
+
+    @Test
+    void dpdkLogShowsTheVhostTraceOnRequestOnly() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-cli");
+        String sock = dir.resolve("vhost0.sock").toString();
+        for (boolean asked : new boolean[] {false, true}) {
+            List<String> args = new ArrayList<>(List.of("serve", "--socket", sock, "--stats-period", "0"));
+            if (asked) {
+                args.addAll(List.of("--dpdk-log", "lib.vhost.*:info"));
+            }
+            try (Jvhost serve = new Jvhost(args.toArray(String[]::new))) {
+                serve.awaitOutput("jvhost serve: loopback", 30_000);
+                try (TestPmd tp = TestPmd.start("net_virtio_user0,path=" + sock, "--forward-mode=io")) {
+                    serve.awaitOutput("port0: frontend connected", 20_000);
+                }
+                serve.awaitOutput("port0: frontend gone", 20_000);
+                stop(serve);
+                String out = serve.output();
+                long trace = out.lines().filter(l -> l.startsWith("FINE dpdk.lib.vhost.config: VHOST_CONFIG: ")).count();
+                if (asked) {
+                    assertThat(out, trace, greaterThan(20L));
+                    assertThat(out, containsString("INFO io.jvhost.vhost.VhostUserPort: frontend connected on " + sock));
+                    assertThat(out, containsString("INFO io.jvhost.vhost.VhostUserPort: frontend gone from " + sock));
+                    assertThat("other types stay at warnings", out, not(containsString("dpdk.lib.eal")));
+                } else {
+                    // a connection and a disconnection: serve's own two lines, nothing logged
+                    assertThat(out, trace, equalTo(0L));
+                    assertThat(out, not(containsString("dpdk.")));
+                    assertThat(out, not(containsString("io.jvhost.")));
+                    assertThat(out, not(containsString("TELEMETRY")));
+                }
+            }
         }
         Files.deleteIfExists(dir);
     }

@@ -1,6 +1,7 @@
 package io.jvhost.eal;
 
 import io.jvhost.Jvhost;
+import io.jvhost.internal.EalInitResult;
 import io.jvhost.internal.EalOwnership;
 import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MempoolHandle;
@@ -115,8 +116,8 @@ public final class Eal implements AutoCloseable {
             argv.addAll(args);
 
             InitResult result = initOnDedicatedThread(argv);
-            if (result.rc < 0) {
-                int errno = -result.rc;
+            if (result.rc() < 0) {
+                int errno = -result.rc();
                 String summary;
                 if (current != null) {
                     summary = "EAL already runs in this process (started with " + current.arguments
@@ -135,12 +136,14 @@ public final class Eal implements AutoCloseable {
                 throw new EalException(summary, errno, NativeEal.strerror(errno), result.report());
             }
             // Nothing EAL printed is lost: a successful start passes it on to the console.
-            if (result.output[0] != null) {
-                System.out.write(result.output[0], 0, result.output[0].length);
+            byte[] printed = result.init.stdout();
+            if (printed != null) {
+                System.out.write(printed, 0, printed.length);
                 System.out.flush();
             }
-            if (result.output[1] != null) {
-                System.err.write(result.output[1], 0, result.output[1].length);
+            printed = result.init.stderr();
+            if (printed != null) {
+                System.err.write(printed, 0, printed.length);
                 System.err.flush();
             }
             Eal eal = new Eal(List.copyOf(args), runtimeDirOf(args));
@@ -151,14 +154,17 @@ public final class Eal implements AutoCloseable {
     }
 
     private static final class InitResult {
-        int rc;
+        EalInitResult init = new EalInitResult(-1, null, null);
         List<String> log = List.of();
-        final byte[][] output = new byte[2][];
+
+        int rc() {
+            return init.result();
+        }
 
         /** EAL's own lines for an error report: its log, then what it printed, without its usage text. */
         List<String> report() {
             List<String> lines = new ArrayList<>();
-            for (byte[] printed : new byte[][] {output[1], output[0]}) {
+            for (byte[] printed : new byte[][] {init.stderr(), init.stdout()}) {
                 if (printed == null) {
                     continue;
                 }
@@ -183,7 +189,7 @@ public final class Eal implements AutoCloseable {
         Thread thread = new Thread(() -> {
             NativeLog.Capture capture = NativeLog.capture(Thread.currentThread());
             try {
-                result.rc = NativeEal.init(argv.toArray(new String[0]), result.output);
+                result.init = NativeEal.init(argv.toArray(new String[0]));
                 result.log = capture.lines();
             } catch (Throwable t) {
                 failure.set(t);

@@ -140,8 +140,7 @@ public final class EthPort implements AutoCloseable {
     /** @return the port's counters */
     public EthStats stats() {
         ensureOpen();
-        long[] s = NativeEthdev.stats(portId);
-        return new EthStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]);
+        return nativeStats(portId);
     }
 
     /**
@@ -242,4 +241,7 @@ public final class EthPort implements AutoCloseable {
     public String toString() {
         return "EthPort[" + name + ", port " + portId + (open ? "]" : ", closed]");
     }
+
+    /** rte_eth_stats_get, as a value object built in native/eth_port.c. */
+    private static native EthStats nativeStats(int port);
 }

@@ -25,17 +25,36 @@ public final class MbufLayout {
 
     static {
         NativeLoader.load();
-        int[] l = NativeMbuf.mbufLayout();
-        BUF_ADDR = l[0];
-        DATA_OFF = l[1];
-        NB_SEGS = l[2];
-        PKT_LEN = l[3];
-        DATA_LEN = l[4];
-        BUF_LEN = l[5];
-        NEXT = l[6];
-        POOL = l[7];
-        SIZE = l[8];
-        HEADROOM = l[9];
+        Offsets o = NativeMbuf.mbufLayout();
+        BUF_ADDR = o.bufAddr();
+        DATA_OFF = o.dataOff();
+        NB_SEGS = o.nbSegs();
+        PKT_LEN = o.pktLen();
+        DATA_LEN = o.dataLen();
+        BUF_LEN = o.bufLen();
+        NEXT = o.next();
+        POOL = o.pool();
+        SIZE = o.size();
+        HEADROOM = o.headroom();
+    }
+
+    /**
+     * The layout as native/mbuf.c reports it, built there from this record's constructor; copied
+     * into the constants above once, so that the data path reads static finals.
+     *
+     * @param bufAddr offsetof buf_addr
+     * @param dataOff offsetof data_off
+     * @param nbSegs offsetof nb_segs
+     * @param pktLen offsetof pkt_len
+     * @param dataLen offsetof data_len
+     * @param bufLen offsetof buf_len
+     * @param next offsetof next
+     * @param pool offsetof pool
+     * @param size sizeof(struct rte_mbuf)
+     * @param headroom RTE_PKTMBUF_HEADROOM
+     */
+    record Offsets(int bufAddr, int dataOff, int nbSegs, int pktLen, int dataLen, int bufLen, int next, int pool,
+            int size, int headroom) {
     }
 
     private MbufLayout() {

@@ -13,10 +13,9 @@ public final class NativeEal {
 
     /**
      * @param args argv, with argv[0]
-     * @param captured receives what EAL wrote to stdout [0] and stderr [1] meanwhile (null: nothing)
-     * @return what rte_eal_init returned, or -rte_errno
+     * @return what rte_eal_init returned (or -rte_errno), and what EAL printed meanwhile
      */
-    public static native int init(String[] args, byte[][] captured);
+    public static native EalInitResult init(String[] args);
 
     /** @return 0, or -rte_errno */
     public static native int cleanup();

@@ -1,6 +1,9 @@
 package io.jvhost.internal;
 
-/** Natives of vdev-based ethdev ports; see native/ethdev.c. */
+/**
+ * Natives of vdev-based ethdev ports; see native/ethdev.c. {@code EthPort.stats()} returns a value
+ * object, so its native is EthPort's own (native/eth_port.c).
+ */
 public final class NativeEthdev {
     private NativeEthdev() {
     }
@@ -12,8 +15,6 @@ public final class NativeEthdev {
     public static native int rxBurst(int port, int queue, long pkts, int offset, int max);
 
     public static native int txBurst(int port, int queue, long pkts, int count);
-
-    public static native long[] stats(int port);
 
     public static native int linkUp(int port);
 

@@ -23,16 +23,16 @@ public final class NativeIotlbDevice {
      *
      * @param msg header and payload
      * @param fds file descriptors to pass (SCM_RIGHTS), or null
-     * @param rc receives vhost_user_msg_handler()'s return value
-     * @return DPDK's reply, or null if it sent none
+     * @return vhost_user_msg_handler()'s result (negative: DPDK refused the message); DPDK's
+     *     reply, if it sent one, is then read with {@link #readReply}
      */
-    public static native byte[] request(long handle, byte[] msg, int[] fds, int[] rc);
+    public static native int request(long handle, byte[] msg, int[] fds);
+
+    /** @return the reply DPDK sent to the last {@link #request}, or null if it sent none */
+    public static native byte[] readReply(long handle);
 
     /** @return the device's number of virtqueues (dev->nr_vring) */
     public static native int nrVring(long handle);
-
-    /** @return (guest_phys_addr, guest_user_addr, size, host_user_addr) per region of dev->mem */
-    public static native long[] memTable(long handle);
 
     /** @return a sparse memfd of {@code size} bytes, or -errno */
     public static native int memfd(String name, long size);

@@ -18,6 +18,7 @@ public final class NativeLog {
     /** Prefix of the {@link System.Logger} names DPDK messages are published to. */
     public static final String LOGGER_PREFIX = "dpdk.";
 
+    private static final Pattern NO_FREE_HUGEPAGES = Pattern.compile("No (free|available) \\d+ kB hugepages reported");
     private static final Pattern DUMP_LINE = Pattern.compile("id (\\d+): ([^,]+), level is (\\S+)");
     private static final Map<Integer, System.Logger> LOGGERS = new ConcurrentHashMap<>();
     private static volatile Map<Integer, String> typeNames = Map.of();
@@ -108,10 +109,10 @@ public final class NativeLog {
             Capture c = capture;
             if (c != null && c.thread == Thread.currentThread()) {
                 c.lines.add(text);
-                c.deferred.add(new Object[] {logtype, javaLevel(level), text});
+                c.deferred.add(new Object[] {logtype, javaLevel(level, text), text});
                 return;
             }
-            logger(logtype).log(javaLevel(level), text);
+            logger(logtype).log(javaLevel(level, text), text);
         } catch (Throwable t) {
             // A failing log handler must not unwind into DPDK, nor go unnoticed.
             Upcalls.report("publishing a DPDK log message (level " + level + ", type " + logtype + ")", t);
@@ -121,7 +122,9 @@ public final class NativeLog {
     /**
      * @param level an {@code RTE_LOG_*} value
      * @return the level DPDK messages of that level are published at: EMERG to ERR at ERROR, WARNING
-     *     at WARNING, NOTICE and INFO at INFO, DEBUG (and anything past it) at DEBUG
+     *     at WARNING, NOTICE at INFO, INFO at DEBUG, DEBUG (and anything past it) at TRACE. DPDK's
+     *     INFO is chatter for a Java application (about 35 VHOST_CONFIG lines per frontend
+     *     connection), so it sits a level down, where a logger set to DEBUG finds it.
      */
     public static System.Logger.Level javaLevel(int level) {
         if (level <= 4) {
@@ -131,11 +134,30 @@ public final class NativeLog {
             case 5:
                 return System.Logger.Level.WARNING;
             case 6:
-            case 7:
                 return System.Logger.Level.INFO;
-            default:
+            case 7:
                 return System.Logger.Level.DEBUG;
+            default:
+                return System.Logger.Level.TRACE;
         }
+    }
+
+    /**
+     * The level one message is published at: {@link #javaLevel(int)}, except for DPDK warnings that
+     * are not about this process's run. With {@code --in-memory}, EAL 22.11 looks at every hugepage
+     * size the kernel supports, mounted or not, and warns "No free 1048576 kB hugepages reported on
+     * node 0" (or, at NOTICE, "No available ... reported") for each size with none reserved, although it then runs on another size; when no size
+     * has pages, EAL fails and its exception carries the line anyway. No EAL option skips a size.
+     *
+     * @param level an {@code RTE_LOG_*} value
+     * @param text the message
+     * @return the level to publish it at
+     */
+    static System.Logger.Level javaLevel(int level, String text) {
+        if ((level == 5 || level == 6) && NO_FREE_HUGEPAGES.matcher(text).find()) {
+            return System.Logger.Level.DEBUG;
+        }
+        return javaLevel(level);
     }
 
     private static System.Logger logger(int logtype) {

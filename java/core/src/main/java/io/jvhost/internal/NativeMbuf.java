@@ -23,5 +23,5 @@ public final class NativeMbuf {
 
     public static native long appendSegment(long pool, long mbuf);
 
-    static native int[] mbufLayout();
+    static native MbufLayout.Offsets mbufLayout();
 }

@@ -1,6 +1,11 @@
 package io.jvhost.internal;
 
-/** Natives of librte_vhost, and the upcalls DPDK's callbacks make; see native/vhost.c. */
+/**
+ * Natives of librte_vhost, and the upcalls DPDK's callbacks make; see native/vhost.c. The device
+ * view and address translation return value objects of the public API, so they are natives of
+ * {@link io.jvhost.vhost.VhostDevice} itself (native/vhost_device.c): this package depends on no
+ * public one.
+ */
 public final class NativeVhost {
     /** Receives DPDK's device callbacks. */
     public interface Events {
@@ -12,6 +17,15 @@ public final class NativeVhost {
         void vringStateChanged(int vid, int vring, boolean enabled);
 
         void featuresChanged(int vid, long features);
+
+        /**
+         * A frontend's connection ended.
+         *
+         * @param memoryRegions regions of the memory table it sent, -1 if it sent none
+         * @param features the features it negotiated, 0 if none
+         */
+        default void connectionClosed(int vid, int memoryRegions, long features) {
+        }
     }
 
     private static volatile Events events;
@@ -32,29 +46,29 @@ public final class NativeVhost {
 
     public static native int driverStart(String path);
 
-    /** op: 0 set, 1 enable, 2 disable, 3 set protocol features. */
-    public static native int driverFeatures(String path, int op, long features);
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverSetFeatures(String path, long features);
 
-    /** which: 0 features, 1 protocol features; -1 on error. */
-    public static native long driverGetFeatures(String path, int which);
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverEnableFeatures(String path, long features);
+
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverDisableFeatures(String path, long features);
+
+    /** @return 0, or -1 if DPDK refuses */
+    public static native int driverSetProtocolFeatures(String path, long features);
+
+    /** @return the features the driver offers; throws IllegalStateException if none is registered */
+    public static native long driverGetFeatures(String path);
+
+    /** @return the protocol features the driver offers; throws IllegalStateException if none is registered */
+    public static native long driverGetProtocolFeatures(String path);
 
     public static native String getIfname(int vid);
-
-    public static native long[] deviceInfo(int vid);
-
-    public static native long[] memTable(int vid);
-
-    public static native long[] vringInfo(int vid, int vring);
-
-    public static native Object[] vringStats(int vid, int vring);
 
     public static native int vringStatsReset(int vid, int vring);
 
     public static native int enableGuestNotification(int vid, int vring, boolean enable);
-
-    public static native long gpaToVva(int vid, long gpa, long len, long[] mapped);
-
-    public static native long iovaToVva(int vid, int vring, long iova, long len, int perm, long[] mapped);
 
     public static native int readMemory(int vid, long vva, byte[] dst, int off, int len);
 
@@ -62,38 +76,44 @@ public final class NativeVhost {
 
     public static native int dequeue(int vid, int vring, long pool, long pkts, int offset, int max);
 
-    // Upcalls from DPDK's threads; they must not throw.
+    // Upcalls from DPDK's threads (native/vhost.c), with the callbacks' own signatures. An
+    // exception that escapes is logged there (jvhost_upcall_failed) and refuses a new device.
 
     @SuppressWarnings("unused")
-    private static int onNewDevice(int vid, int unused, long unused2) {
+    private static int onNewDevice(int vid) {
         Events e = events;
         return e == null ? -1 : e.newDevice(vid);
     }
 
     @SuppressWarnings("unused")
-    private static int onDestroyDevice(int vid, int unused, long unused2) {
+    private static void onDestroyDevice(int vid) {
         Events e = events;
         if (e != null) {
             e.destroyDevice(vid);
         }
-        return 0;
     }
 
     @SuppressWarnings("unused")
-    private static int onVringStateChanged(int vid, int vring, long enable) {
+    private static void onVringStateChanged(int vid, int vring, boolean enabled) {
         Events e = events;
         if (e != null) {
-            e.vringStateChanged(vid, vring, enable != 0);
+            e.vringStateChanged(vid, vring, enabled);
         }
-        return 0;
     }
 
     @SuppressWarnings("unused")
-    private static int onFeaturesChanged(int vid, int unused, long features) {
+    private static void onConnectionClosed(int vid, int memoryRegions, long features) {
+        Events e = events;
+        if (e != null) {
+            e.connectionClosed(vid, memoryRegions, features);
+        }
+    }
+
+    @SuppressWarnings("unused")
+    private static void onFeaturesChanged(int vid, long features) {
         Events e = events;
         if (e != null) {
             e.featuresChanged(vid, features);
         }
-        return 0;
     }
 }

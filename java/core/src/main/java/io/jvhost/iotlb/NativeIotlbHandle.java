@@ -5,7 +5,6 @@ import io.jvhost.internal.EalOwnership;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.Message;
 import io.jvhost.protocol.VhostIotlbMsg;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -314,18 +313,12 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @return the cache entries, read from DPDK's list in its order
      */
     public List<IotlbEntry> cacheEntries(int vq) {
-        long[] raw;
         long h = acquire(vq);
         try {
-            raw = io.jvhost.internal.NativeIotlbCache.cacheEntries(h, vq);
+            return List.of(nativeCacheEntries(h, vq));
         } finally {
             release();
         }
-        List<IotlbEntry> list = new ArrayList<>(raw.length / 4);
-        for (int i = 0; i < raw.length; i += 4) {
-            list.add(new IotlbEntry(raw[i], raw[i + 1], raw[i + 2], Access.ofWire((int) raw[i + 3])));
-        }
-        return list;
     }
 
     /**
@@ -333,24 +326,18 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @return the pending entries, read from DPDK's list in its order
      */
     public List<PendingEntry> pendingEntries(int vq) {
-        long[] raw;
         long h = acquire(vq);
         try {
-            raw = io.jvhost.internal.NativeIotlbCache.pendingEntries(h, vq);
+            return List.of(nativePendingEntries(h, vq));
         } finally {
             release();
         }
-        List<PendingEntry> list = new ArrayList<>(raw.length / 2);
-        for (int i = 0; i < raw.length; i += 2) {
-            list.add(new PendingEntry(raw[i], Access.ofWire((int) raw[i + 1])));
-        }
-        return list;
     }
 
-    private long counter(int vq, int index) {
+    private IotlbCounters counters(int vq) {
         long h = acquire(vq);
         try {
-            return io.jvhost.internal.NativeIotlbCache.counters(h, vq)[index];
+            return nativeCounters(h, vq);
         } finally {
             release();
         }
@@ -361,7 +348,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @return {@code vq->iotlb_cache_nr}
      */
     public int cacheCount(int vq) {
-        return (int) counter(vq, 0);
+        return counters(vq).cached();
     }
 
     /**
@@ -369,7 +356,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @return the entries on the pool's free list
      */
     public int freeEntries(int vq) {
-        return (int) counter(vq, 1);
+        return counters(vq).free();
     }
 
     /**
@@ -377,7 +364,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @return {@code vq->stats.iotlb_hits} (lookups by {@link #iovaToVva} that hit)
      */
     public long hits(int vq) {
-        return counter(vq, 2);
+        return counters(vq).hits();
     }
 
     /**
@@ -385,7 +372,7 @@ abstract class NativeIotlbHandle implements AutoCloseable {
      * @return {@code vq->stats.iotlb_misses}
      */
     public long misses(int vq) {
-        return counter(vq, 3);
+        return counters(vq).misses();
     }
 
     /**
@@ -414,6 +401,15 @@ abstract class NativeIotlbHandle implements AutoCloseable {
         }
         EalOwnership.disown(eal, this);
     }
+
+    // Natives of native/iotlb_native_handle.c: value objects built in C from constructors cached at
+    // load; called with the handle acquired.
+
+    private static native IotlbEntry[] nativeCacheEntries(long handle, int vq);
+
+    private static native PendingEntry[] nativePendingEntries(long handle, int vq);
+
+    private static native IotlbCounters nativeCounters(long handle, int vq);
 
     private final class QueueView implements Iotlb {
         private final int vq;

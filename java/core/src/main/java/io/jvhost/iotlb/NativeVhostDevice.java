@@ -11,7 +11,6 @@ import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.protocol.VirtioFeature;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -135,19 +134,20 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     private Reply send(FrontendRequest request, byte[] payload, int... fds) {
         byte[] message = Message.of(request, MessageHeader.NEED_REPLY, Objects.requireNonNull(payload, "payload"))
                 .toBytes();
-        int[] rc = new int[1];
+        int handlerResult;
         byte[] reply;
         // one message at a time, as on a vhost-user connection
         synchronized (messageLock) {
             long h = acquire();
             try {
-                reply = io.jvhost.internal.NativeIotlbDevice.request(h, message, fds.length == 0 ? null : fds, rc);
+                handlerResult = io.jvhost.internal.NativeIotlbDevice.request(h, message, fds.length == 0 ? null : fds);
+                reply = io.jvhost.internal.NativeIotlbDevice.readReply(h);
                 queues = io.jvhost.internal.NativeIotlbDevice.nrVring(h);
             } finally {
                 release();
             }
         }
-        return new Reply(request, rc[0], reply);
+        return new Reply(request, handlerResult, reply);
     }
 
     @Override
@@ -188,22 +188,15 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     }
 
     /**
-     * @return DPDK's memory table, with the addresses where DPDK mapped each region (the mapped size
-     *     is not reported: 0)
+     * @return DPDK's memory table, with where and how much DPDK mapped for each region
      */
     public List<MemoryRegion> memTable() {
-        long[] raw;
         long h = acquire();
         try {
-            raw = io.jvhost.internal.NativeIotlbDevice.memTable(h);
+            return List.of(nativeMemTable(h));
         } finally {
             release();
         }
-        List<MemoryRegion> list = new ArrayList<>();
-        for (int i = 0; i < raw.length; i += 4) {
-            list.add(new MemoryRegion(raw[i], raw[i + 1], raw[i + 3], raw[i + 2], 0));
-        }
-        return list;
     }
 
     /**
@@ -232,4 +225,10 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     public String toString() {
         return "NativeVhostDevice[" + path + ", " + queues + " queue(s)]";
     }
+
+    /**
+     * dev->mem as DPDK mapped it, built in native/iotlb_native_vhost_device.c from MemoryRegion's
+     * constructor; empty before SET_MEM_TABLE.
+     */
+    private static native MemoryRegion[] nativeMemTable(long handle);
 }

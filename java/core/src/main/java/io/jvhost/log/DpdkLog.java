@@ -16,6 +16,13 @@ import java.util.Objects;
  * at the level {@link DpdkLogLevel#javaLevel()} gives. Configure those loggers as usual (for
  * java.util.logging, the parent logger {@code "dpdk"} catches them all).
  *
+ * <p>DPDK's INFO is published at DEBUG and its DEBUG at TRACE, so that a frontend's connection
+ * costs no console lines at the defaults (jvhost logs one INFO line per device instead, logger
+ * {@code io.jvhost.vhost.VhostUserPort}). To see DPDK's account of the vhost-user messages, lower
+ * the Java level, e.g. with java.util.logging: {@code dpdk.level = FINE} and
+ * {@code java.util.logging.ConsoleHandler.level = FINE} in the file named by
+ * {@code -Djava.util.logging.config.file}; {@code jvhost serve --dpdk-log info} does it for the CLI.
+ *
  * <p>DPDK filters before Java sees anything: a message is published only if its level is at or
  * below both DPDK's global level ({@link #setLevel(DpdkLogLevel)}) and its type's level
  * ({@link #setLevel(String, DpdkLogLevel)}). The EAL option {@code --log-level} sets the same.

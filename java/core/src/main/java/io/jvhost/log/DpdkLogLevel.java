@@ -16,9 +16,9 @@ public enum DpdkLogLevel {
     WARNING(5),
     /** RTE_LOG_NOTICE (6), published at INFO. */
     NOTICE(6),
-    /** RTE_LOG_INFO (7), published at INFO. */
+    /** RTE_LOG_INFO (7), published at DEBUG: routine chatter, such as the vhost-user message trace. */
     INFO(7),
-    /** RTE_LOG_DEBUG (8), published at DEBUG. */
+    /** RTE_LOG_DEBUG (8), published at TRACE. */
     DEBUG(8);
 
     private static final DpdkLogLevel[] BY_VALUE = new DpdkLogLevel[9];

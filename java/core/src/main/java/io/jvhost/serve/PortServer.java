@@ -207,8 +207,10 @@ public final class PortServer implements AutoCloseable {
             started.countDown();
         }
         try (LcoreRegistration lcore = Eal.require().registerThread()) {
-            long start = System.nanoTime();
-            long[] sent = new long[ports.size() * queuePairs];
+            RateLimiter[] limiters = new RateLimiter[ports.size() * queuePairs];
+            for (int i = 0; i < limiters.length && ratePps > 0; i++) {
+                limiters[i] = new RateLimiter(ratePps, BURST, System.nanoTime());
+            }
             while (running) {
                 for (int p = 0; p < ports.size(); p++) {
                     VhostDevice d = ports.get(p).currentDevice();
@@ -217,7 +219,7 @@ public final class PortServer implements AutoCloseable {
                             case LOOPBACK, MACSWAP -> relay(d, d, p, q, counters[p][q]);
                             case FORWARD -> relay(d, ports.get(1 - p).currentDevice(), p, q, counters[1 - p][q]);
                             case SINK -> sink(d, pending[p][q], counters[p][q], q);
-                            case SOURCE -> source(d, p, q, start, sent, p * queuePairs + q);
+                            case SOURCE -> source(d, p, q, limiters[p * queuePairs + q]);
                             default -> throw new AssertionError(mode);
                         }
                     }
@@ -281,16 +283,15 @@ public final class PortServer implements AutoCloseable {
         }
     }
 
-    private void source(VhostDevice d, int p, int q, long start, long[] sent, int slot) {
+    private void source(VhostDevice d, int p, int q, RateLimiter limiter) {
         PacketBatch batch = pending[p][q];
         if (d == null || !d.isAlive()) {
             return;
         }
         if (batch.isEmpty()) {
             int n = BURST;
-            if (ratePps > 0) {
-                long allowed = (System.nanoTime() - start) * ratePps / 1_000_000_000L - sent[slot];
-                n = (int) Math.min(n, allowed);
+            if (limiter != null) {
+                n = limiter.allowed(System.nanoTime(), n);
                 if (n <= 0) {
                     return;
                 }
@@ -301,7 +302,9 @@ public final class PortServer implements AutoCloseable {
                 return;
             }
             pendingBytes[p][q] = (long) n * frame.length;
-            sent[slot] += n;
+            if (limiter != null) {
+                limiter.sent(n);
+            }
         }
         send(d, p, q, counters[p][q]);
     }

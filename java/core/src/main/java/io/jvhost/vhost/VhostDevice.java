@@ -9,7 +9,6 @@ import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.MemoryRegion;
 import io.jvhost.protocol.VirtioFeature;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,7 +44,6 @@ public final class VhostDevice {
     private final String ifname;
     private final Object[] vringLocks;
     private final Object viewLock = new Object();
-    private final long[] mapped = new long[1]; // guarded by viewLock
     private volatile int state = ALIVE;
 
     VhostDevice(VhostUserPort port, int vid) {
@@ -82,12 +80,12 @@ public final class VhostDevice {
 
     /** @return the negotiated virtio features */
     public long features() {
-        return info()[0];
+        return info().features();
     }
 
     /** @return the negotiated vhost-user protocol features */
     public long protocolFeatures() {
-        return info()[1];
+        return info().protocolFeatures();
     }
 
     /** @return whether the vIOMMU (IOTLB) path is in use: VIRTIO_F_IOMMU_PLATFORM negotiated */
@@ -97,38 +95,32 @@ public final class VhostDevice {
 
     /** @return the number of vrings the frontend set up */
     public int vringCount() {
-        return (int) info()[2];
+        return info().vringCount();
     }
 
     /** @return the NUMA node of the device's memory, -1 if unknown */
     public int numaNode() {
-        return (int) info()[3];
+        return info().numaNode();
     }
 
     /** @return the MTU the frontend set (VHOST_USER_NET_SET_MTU), -1 if none */
     public int mtu() {
-        return (int) info()[4];
+        return info().mtu();
     }
 
-    private long[] info() {
+    private DeviceInfo info() {
         synchronized (viewLock) {
             checkView();
-            return NativeVhost.deviceInfo(vid);
+            return nativeDeviceInfo(vid);
         }
     }
 
     /** @return the memory table */
     public List<MemoryRegion> memoryRegions() {
-        long[] t;
         synchronized (viewLock) {
             checkView();
-            t = NativeVhost.memTable(vid);
+            return List.of(nativeMemoryRegions(vid));
         }
-        List<MemoryRegion> regions = new ArrayList<>(t.length / 5);
-        for (int i = 0; i < t.length; i += 5) {
-            regions.add(new MemoryRegion(t[i], t[i + 1], t[i + 2], t[i + 3], t[i + 4]));
-        }
-        return Collections.unmodifiableList(regions);
     }
 
     /**
@@ -137,12 +129,10 @@ public final class VhostDevice {
      */
     public VringInfo vring(int vring) {
         checkVring(vring);
-        long[] v;
         synchronized (viewLock) {
             checkView();
-            v = NativeVhost.vringInfo(vid, vring);
+            return nativeVringInfo(vid, vring);
         }
-        return new VringInfo(v[0], v[1], v[2], v[3], (int) v[4], (int) v[5], (int) v[6], (int) v[7], (int) v[8]);
     }
 
     /**
@@ -157,19 +147,17 @@ public final class VhostDevice {
      */
     public Map<String, Long> stats(int vring) {
         checkVring(vring);
-        Object[] s;
+        VringStatistics s;
         synchronized (viewLock) {
             checkView();
-            s = NativeVhost.vringStats(vid, vring);
+            s = nativeVringStatistics(vid, vring);
         }
         if (s == null) {
             return Map.of();
         }
-        String[] names = (String[]) s[0];
-        long[] values = (long[]) s[1];
         Map<String, Long> m = new LinkedHashMap<>();
-        for (int i = 0; i < names.length; i++) {
-            m.put(STATS_PREFIX.matcher(names[i]).replaceFirst(""), values[i]);
+        for (int i = 0; i < s.names().length; i++) {
+            m.put(STATS_PREFIX.matcher(s.names()[i]).replaceFirst(""), s.values()[i]);
         }
         return Collections.unmodifiableMap(m);
     }
@@ -225,8 +213,7 @@ public final class VhostDevice {
         checkLength(length);
         synchronized (viewLock) {
             checkView();
-            long vva = NativeVhost.gpaToVva(vid, gpa, length, mapped);
-            return new Translation(vva, mapped[0]);
+            return nativeGpaToVva(vid, gpa, length);
         }
     }
 
@@ -250,8 +237,7 @@ public final class VhostDevice {
         int perm = Access.requireSome(access).wire();
         synchronized (viewLock) {
             checkView();
-            long vva = NativeVhost.iovaToVva(vid, vring, iova, length, perm, mapped);
-            return new Translation(vva, mapped[0]);
+            return nativeIovaToVva(vid, vring, iova, length, perm);
         }
     }
 
@@ -395,6 +381,22 @@ public final class VhostDevice {
             throw new IllegalArgumentException("length must be positive: " + length);
         }
     }
+
+    // Natives of native/vhost_device.c: each returns a value object built in C from a constructor
+    // cached at load. Called under viewLock while the device is alive.
+
+    private static native DeviceInfo nativeDeviceInfo(int vid);
+
+    private static native MemoryRegion[] nativeMemoryRegions(int vid);
+
+    private static native VringInfo nativeVringInfo(int vid, int vring);
+
+    /** @return null when the port keeps no statistics */
+    private static native VringStatistics nativeVringStatistics(int vid, int vring);
+
+    private static native Translation nativeGpaToVva(int vid, long gpa, long length);
+
+    private static native Translation nativeIovaToVva(int vid, int vring, long iova, long length, int perm);
 
     @Override
     public String toString() {

@@ -37,6 +37,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class VhostUserPort implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(VhostUserPort.class.getName());
+    /** Logged when a frontend negotiated features, sent no memory table, and left. */
+    static final String NO_MEMORY_TABLE = "frontend on {0} left without sending its memory table"
+            + " (VHOST_USER_SET_MEM_TABLE), so the device never started. A DPDK virtio-user frontend on"
+            + " hugepages does this when its memory spans more than 8 regions (DPDK's limit; its log says"
+            + " \"Too many memory regions\"): start it with --single-file-segments, or --no-huge";
     /** sun_path holds 108 bytes, the terminating NUL included; DPDK would truncate silently. */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -160,13 +165,13 @@ public final class VhostUserPort implements AutoCloseable {
     /** @return the features the port offers (rte_vhost_driver_get_features) */
     public long features() {
         ensureOpen();
-        return NativeVhost.driverGetFeatures(path, 0);
+        return NativeVhost.driverGetFeatures(path);
     }
 
     /** @return the protocol features the port offers */
     public long protocolFeatures() {
         ensureOpen();
-        return NativeVhost.driverGetFeatures(path, 1);
+        return NativeVhost.driverGetProtocolFeatures(path);
     }
 
     private void ensureOpen() {
@@ -280,8 +285,14 @@ public final class VhostUserPort implements AutoCloseable {
         }
 
         /**
-         * @param iommu offer VIRTIO_F_IOMMU_PLATFORM: the vIOMMU / IOTLB path
-         *     (RTE_VHOST_USER_IOMMU_SUPPORT)
+         * Offers VIRTIO_F_IOMMU_PLATFORM: the vIOMMU / IOTLB path (RTE_VHOST_USER_IOMMU_SUPPORT).
+         * With it, the port does not offer packed virtqueues (VIRTIO_F_RING_PACKED) unless
+         * {@link #features} or {@link #enableFeatures} name them: DPDK 22.11 drops, without
+         * counting them, the packed-ring frames whose buffers miss in the IOTLB, while split rings
+         * wait for the frontend's UPDATE and lose nothing (docs/guests.md). Frontends then fall back
+         * to split rings.
+         *
+         * @param iommu offer the vIOMMU path
          * @return this
          */
         public Builder iommu(boolean iommu) {
@@ -474,22 +485,29 @@ public final class VhostUserPort implements AutoCloseable {
                 check(NativeVhost.driverRegister(path, flags()), "rte_vhost_driver_register", capture);
                 registered = true;
                 if (features != null) {
-                    check(NativeVhost.driverFeatures(path, 0, features), "rte_vhost_driver_set_features", capture);
+                    check(NativeVhost.driverSetFeatures(path, features), "rte_vhost_driver_set_features", capture);
                 }
                 if (enable != 0) {
-                    check(NativeVhost.driverFeatures(path, 1, enable), "rte_vhost_driver_enable_features", capture);
+                    check(NativeVhost.driverEnableFeatures(path, enable), "rte_vhost_driver_enable_features", capture);
                 }
                 if (disable != 0) {
-                    check(NativeVhost.driverFeatures(path, 2, disable), "rte_vhost_driver_disable_features", capture);
+                    check(NativeVhost.driverDisableFeatures(path, disable), "rte_vhost_driver_disable_features", capture);
                 }
                 if (protocolFeatures != null) {
-                    check(NativeVhost.driverFeatures(path, 3, protocolFeatures), "rte_vhost_driver_set_protocol_features",
+                    check(NativeVhost.driverSetProtocolFeatures(path, protocolFeatures), "rte_vhost_driver_set_protocol_features",
                             capture);
                 }
                 if (maxQueuePairs == 1) {
                     // DPDK 22.11 has no rte_vhost_driver_set_max_queue_num (23.07 added it): with
                     // one queue pair, not offering VIRTIO_NET_F_MQ is how to keep frontends to one.
-                    check(NativeVhost.driverFeatures(path, 2, VirtioFeature.NET_MQ.mask()),
+                    check(NativeVhost.driverDisableFeatures(path, VirtioFeature.NET_MQ.mask()),
+                            "rte_vhost_driver_disable_features", capture);
+                }
+                if (iommu && !asksFor(VirtioFeature.RING_PACKED)) {
+                    // DPDK 22.11 drops, uncounted, each packed-ring descriptor that misses in the
+                    // IOTLB (fill_vec_buf_packed counts it before map_one_desc fails): with the
+                    // vIOMMU, split rings only, unless the application asks for packed ones.
+                    check(NativeVhost.driverDisableFeatures(path, VirtioFeature.RING_PACKED.mask()),
                             "rte_vhost_driver_disable_features", capture);
                 }
                 check(NativeVhost.callbackRegister(path), "rte_vhost_driver_callback_register", capture);
@@ -502,6 +520,11 @@ public final class VhostUserPort implements AutoCloseable {
                 throw e;
             }
             return EalOwnership.own(eal, port);
+        }
+
+        /** Whether the application asked for {@code f} by name: in {@link #features} or {@link #enableFeatures}. */
+        private boolean asksFor(VirtioFeature f) {
+            return f.isIn(enable) || (features != null && f.isIn(features));
         }
 
         private void check(int rc, String what, NativeLog.Capture capture) {
@@ -534,8 +557,32 @@ public final class VhostUserPort implements AutoCloseable {
                 }
             }
             port.deviceAdded(device);
+            if (LOG.isLoggable(System.Logger.Level.INFO)) {
+                LOG.log(System.Logger.Level.INFO, "frontend connected on " + port.socket + ": vid " + vid + ", "
+                        + summary(device));
+            }
             callListener(port, "newDevice", false, () -> port.listener.newDevice(device));
             return 0;
+        }
+
+        /** One line's worth of what the frontend negotiated: vrings, the features that change the data path. */
+        private static String summary(VhostDevice d) {
+            try {
+                long f = d.features();
+                StringBuilder sb = new StringBuilder().append(d.vringCount()).append(" vrings, features 0x")
+                        .append(Long.toHexString(f));
+                String sep = " (";
+                for (VirtioFeature v : new VirtioFeature[] {VirtioFeature.VERSION_1, VirtioFeature.NET_MRG_RXBUF,
+                    VirtioFeature.NET_MQ, VirtioFeature.RING_PACKED, VirtioFeature.IOMMU_PLATFORM}) {
+                    if (v.isIn(f)) {
+                        sb.append(sep).append(v.name());
+                        sep = ", ";
+                    }
+                }
+                return sep.equals(", ") ? sb.append(')').toString() : sb.toString();
+            } catch (IllegalStateException e) {
+                return "gone already";
+            }
         }
 
         @Override
@@ -552,6 +599,8 @@ public final class VhostUserPort implements AutoCloseable {
             }
             device.stopDataPath();
             device.port().deviceRemoved(device);
+            LOG.log(System.Logger.Level.INFO, "frontend gone from " + device.port().socket + ": vid " + vid
+                    + " (it disconnected or stopped the device)");
             callListener(device.port(), "destroyDevice", false, () -> device.port().listener.destroyDevice(device));
             device.markDestroyed();
         }
@@ -570,6 +619,16 @@ public final class VhostUserPort implements AutoCloseable {
             if (port != null) {
                 callListener(port, "featuresChanged", true, () -> port.listener.featuresChanged(port, vid, features));
             }
+        }
+
+        @Override
+        public void connectionClosed(int vid, int memoryRegions, long features) {
+            if (memoryRegions >= 0 || features == 0) {
+                return; // it started the device, or left before negotiating anything (a probe)
+            }
+            VhostUserPort port = portOf(vid);
+            LOG.log(System.Logger.Level.WARNING, NO_MEMORY_TABLE.replace("{0}",
+                    port != null ? port.socket.toString() : String.valueOf(NativeVhost.getIfname(vid))));
         }
 
         private static VhostUserPort portOf(int vid) {

@@ -47,6 +47,7 @@ class DpdkLogTest {
                         case WARNING -> Level.WARNING;
                         case INFO -> Level.INFO;
                         case DEBUG -> Level.FINE;
+                        case TRACE -> Level.FINER;
                         default -> throw new AssertionError(level);
                     };
                     assertThat(level.toString(), r.getLevel(), equalTo(expected));
@@ -55,6 +56,21 @@ class DpdkLogTest {
                 DpdkLog.setLevel(saved);
                 DpdkLog.setLevel("lib.eal", DpdkLogLevel.INFO);
             }
+        }
+    }
+
+    @Test
+    void hugepageSizesWithoutPagesAreNotWarnedAbout() {
+        // EAL 22.11 --in-memory warns about every supported size with no pages (1 GiB on most
+        // machines) although it runs on another: not news for a Java application's console
+        SharedEal.get();
+        try (CapturingHandler h = CapturingHandler.install("dpdk")) {
+            NativeLog.log(DpdkLogLevel.WARNING.value(), RTE_LOGTYPE_EAL, "EAL: No free 1048576 kB hugepages reported on node 0");
+            NativeLog.log(DpdkLogLevel.NOTICE.value(), RTE_LOGTYPE_EAL, "EAL: No available 1048576 kB hugepages reported");
+            NativeLog.log(DpdkLogLevel.WARNING.value(), RTE_LOGTYPE_EAL, "EAL: jvhost-test a real warning");
+            assertThat(matching(h, "No free 1048576 kB").get(0).getLevel(), equalTo(Level.FINE));
+            assertThat(matching(h, "No available 1048576 kB").get(0).getLevel(), equalTo(Level.FINE));
+            assertThat(matching(h, "a real warning").get(0).getLevel(), equalTo(Level.WARNING));
         }
     }
 

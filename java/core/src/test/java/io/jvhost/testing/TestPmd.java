@@ -62,6 +62,20 @@ public final class TestPmd implements AutoCloseable {
     }
 
     /**
+     * Starts testpmd exactly as given (a README's command line, say), with line-buffered output.
+     *
+     * @param command dpdk-testpmd and its arguments, "-i" among them
+     * @return the running testpmd, at its prompt
+     */
+    public static TestPmd run(List<String> command) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("stdbuf", "-oL"));
+        cmd.addAll(command);
+        TestPmd t = new TestPmd(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+        t.awaitOutput("testpmd> ", 30_000);
+        return t;
+    }
+
+    /**
      * @param line a testpmd command
      * @return the output it printed up to the next prompt
      */

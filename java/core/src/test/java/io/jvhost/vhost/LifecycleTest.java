@@ -11,6 +11,7 @@ import io.jvhost.ethdev.EthPort;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.protocol.Access;
+import io.jvhost.testing.CapturingHandler;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.testing.Traffic;
 import java.io.IOException;
@@ -73,6 +74,58 @@ class LifecycleTest {
             }
         }
         return -1;
+    }
+
+    /**
+     * A listener that throws from every callback: DPDK's threads see nothing of it (the upcalls
+     * return normally), the device is served all the same, and each exception is logged once at
+     * ERROR with its stack trace and the callback it came from.
+     */
+    @Test
+    void aListenerThatThrowsIsLoggedWithItsStackAndTheDeviceIsServed() throws Exception {
+        Path dir = Files.createTempDirectory("jvhost-throwing");
+        VhostListener throwing = new VhostListener() {
+            @Override
+            public void newDevice(VhostDevice device) {
+                throw new IllegalStateException("listener failure in newDevice");
+            }
+
+            @Override
+            public void destroyDevice(VhostDevice device) {
+                throw new IllegalStateException("listener failure in destroyDevice");
+            }
+
+            @Override
+            public void vringStateChanged(VhostUserPort port, int vid, int vring, boolean enabled) {
+                throw new IllegalStateException("listener failure in vringStateChanged");
+            }
+        };
+        try (CapturingHandler log = CapturingHandler.install(VhostUserPort.class.getName());
+                VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).listener(throwing).open()) {
+            java.util.logging.Logger.getLogger(VhostUserPort.class.getName()).setUseParentHandlers(false);
+            VhostDevice d;
+            try (EthPort guest = EthPort.virtioUser(port.socket(), 1, true, pool)) {
+                d = port.awaitDevice(Duration.ofSeconds(10));
+                InProcessPair pair = InProcessPair.wrap(port, guest, d);
+                pair.guestToBackend(pool, pool, 0, 0, new int[] {60, 1500});
+                pair.backendToGuest(pool, 0, 10, new int[] {60, 1500});
+            }
+            awaitDead(d);
+            for (String callback : List.of("newDevice", "destroyDevice", "vringStateChanged")) {
+                List<java.util.logging.LogRecord> records = log.records().stream()
+                        .filter(r -> r.getMessage().contains("listener " + callback + " of")).toList();
+                assertThat(callback + " logged", records.isEmpty(), equalTo(false));
+                java.util.logging.LogRecord r = records.get(0);
+                assertThat(r.getLevel(), equalTo(java.util.logging.Level.SEVERE));
+                assertThat(r.getThrown() != null && r.getThrown().getMessage().equals("listener failure in " + callback),
+                        equalTo(true));
+                assertThat("with its stack", r.getThrown().getStackTrace().length, greaterThan(0));
+            }
+        } finally {
+            java.util.logging.Logger.getLogger(VhostUserPort.class.getName()).setUseParentHandlers(true);
+            Files.deleteIfExists(dir.resolve("s"));
+            Files.deleteIfExists(dir);
+        }
     }
 
     @Test
