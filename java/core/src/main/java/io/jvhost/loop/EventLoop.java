@@ -156,10 +156,17 @@ public final class EventLoop implements AutoCloseable {
      * Idempotent.
      *
      * @throws IllegalStateException if a handler threw (its exception is the cause); thrown by the
-     *     first close only
+     *     first close only. Also if called on one of the loop's own threads (from a handler), which
+     *     would wait for itself.
      */
     @Override
     public void close() {
+        for (LoopThread t : threads) {
+            if (t.thread == Thread.currentThread()) {
+                throw new IllegalStateException("an event loop cannot be closed from its own thread " + t.thread.getName()
+                        + ": it would wait for itself");
+            }
+        }
         synchronized (this) {
             if (closed) {
                 return;

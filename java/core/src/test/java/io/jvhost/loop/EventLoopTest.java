@@ -367,6 +367,37 @@ class EventLoopTest {
         }
     }
 
+    @Test
+    void aHandlerCannotCloseItsOwnLoop() throws Exception {
+        try (VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).open();
+                EthPort guest = EthPort.virtioUser(port.socket(), 1, true, guestPool)) {
+            port.awaitDevice(Duration.ofSeconds(10));
+            java.util.concurrent.atomic.AtomicReference<EventLoop> self = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+            EventLoop loop = EventLoop.builder(backendPool).handler(new BurstHandler() {
+                @Override
+                public int onBurst(VhostDevice device, int queuePair, PacketBatch batch, int received) {
+                    return 0;
+                }
+
+                @Override
+                public void deviceReady(VhostDevice device, int queuePair) {
+                    try {
+                        started.await();
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                    self.get().close(); // would join itself: refused, and the refusal stops the loop
+                }
+            }).thread(null, new PortQueue(port, 0)).start();
+            self.set(loop);
+            started.countDown();
+            assertThat(Traffic.pollUntil(10_000, () -> !loop.isRunning()), equalTo(true));
+            IllegalStateException e = assertThrows(IllegalStateException.class, loop::close);
+            assertThat(e.getCause().getMessage(), containsString("cannot be closed from its own thread"));
+        }
+    }
+
     /** The id of the live thread of that name. */
     static long threadId(String name) {
         for (Thread t : Thread.getAllStackTraces().keySet()) {
