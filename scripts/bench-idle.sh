@@ -11,6 +11,7 @@ secs=${1:-10}
 reps=${2:-21}
 [ -n "$(cli_jar)" ] && [ -n "$(bench_jar)" ] || build_jars
 tck=$(getconf CLK_TCK)
+echo "load average before the run: $(cut -d" " -f1-3 /proc/loadavg)"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
