@@ -63,16 +63,23 @@ public final class EventLoop implements AutoCloseable {
         this.idle = b.idle;
         this.receive = b.receive;
         List<PortQueue> all = new ArrayList<>();
-        for (int t = 0; t < b.threads.size(); t++) {
-            List<QueueSlot> own = new ArrayList<>();
-            for (PortQueue q : b.threads.get(t).queues) {
-                QueueSlot s = new QueueSlot(q, b.burst);
-                own.add(s);
-                slots.add(s);
-                all.add(q);
+        try {
+            for (int t = 0; t < b.threads.size(); t++) {
+                List<QueueSlot> own = new ArrayList<>();
+                for (PortQueue q : b.threads.get(t).queues) {
+                    QueueSlot s = new QueueSlot(q, b.burst);
+                    own.add(s);
+                    slots.add(s);
+                    all.add(q);
+                }
+                String name = b.threads.size() == 1 ? b.threadName : b.threadName + "-" + t;
+                threads.add(new LoopThread(this, name, b.threads.get(t).cpus, own));
             }
-            String name = b.threads.size() == 1 ? b.threadName : b.threadName + "-" + t;
-            threads.add(new LoopThread(this, name, b.threads.get(t).cpus, own));
+        } catch (RuntimeException e) {
+            for (QueueSlot s : slots) {
+                s.batch.close(); // the batches made before the failure (EAL closing meanwhile, say)
+            }
+            throw e;
         }
         this.queues = List.copyOf(all);
     }
@@ -138,16 +145,23 @@ public final class EventLoop implements AutoCloseable {
         for (LoopThread t : threads) {
             t.thread.start();
         }
-        RuntimeException first = null;
+        Throwable first = null;
         for (LoopThread t : threads) {
-            RuntimeException e = t.awaitStart();
+            Throwable e = t.awaitStart();
             if (first == null) {
                 first = e;
             }
         }
         if (first != null) {
-            close(); // the other threads stop; no handler call has failed
-            throw first;
+            try {
+                close(); // the threads that started stop
+            } catch (IllegalStateException handlerFailed) {
+                first.addSuppressed(handlerFailed);
+            }
+            if (first instanceof Error e) {
+                throw e;
+            }
+            throw (RuntimeException) first;
         }
     }
 
@@ -272,7 +286,8 @@ public final class EventLoop implements AutoCloseable {
          *
          * @param cpus CPUs to pin the thread to (see {@link Eal#pinCurrentThread}), or null to
          *     leave it unpinned
-         * @param queues its queue pairs, at least one; no queue pair may belong to two threads
+         * @param queues its queue pairs, at least one; no queue pair may belong to two threads (nor
+         *     to two loops: each would get a part of its packets)
          * @return this
          */
         public Builder thread(int[] cpus, List<PortQueue> queues) {

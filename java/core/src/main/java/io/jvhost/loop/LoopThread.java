@@ -13,7 +13,7 @@ final class LoopThread {
     final Thread thread;
     private final CountDownLatch started = new CountDownLatch(1);
     /** Why it could not start (pinning, lcore registration); read after {@link #awaitStart()}. */
-    private volatile RuntimeException startFailure;
+    private volatile Throwable startFailure;
 
     LoopThread(EventLoop loop, String name, int[] cpus, List<QueueSlot> slots) {
         this.loop = loop;
@@ -24,7 +24,7 @@ final class LoopThread {
     }
 
     /** @return why the thread could not start, or null once it runs */
-    RuntimeException awaitStart() {
+    Throwable awaitStart() {
         boolean interrupted = false;
         while (true) {
             try {
@@ -47,7 +47,7 @@ final class LoopThread {
                 Eal.pinCurrentThread(cpus);
             }
             lcore = loop.eal.registerThread(); // DPDK's per-lcore mempool caches, as a forwarding lcore has
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             startFailure = e;
             return;
         } finally {
