@@ -113,6 +113,11 @@ class EventLoopTest {
 
     /** Sends {@code n} numbered packets from the guest and checks that each comes back, in order, byte-exact. */
     void echo(EthPort guest, int firstSeq, int n) {
+        echo(guest, 0, firstSeq, n);
+    }
+
+    /** As {@link #echo(EthPort, int, int)}, on queue pair {@code q}. */
+    void echo(EthPort guest, int q, int firstSeq, int n) {
         int[] sizes = new int[n];
         for (int i = 0; i < n; i++) {
             sizes[i] = 60 + (i * 37) % 1400;
@@ -126,8 +131,8 @@ class EventLoopTest {
                     Traffic.fill(guestPool, tx, firstSeq + sent[0], Arrays.copyOfRange(sizes, sent[0], sent[0] + k));
                     sent[0] += k;
                 }
-                guest.txBurst(0, tx);
-                guest.rxBurst(0, rx);
+                guest.txBurst(q, tx);
+                guest.rxBurst(q, rx);
                 for (int i = 0; i < rx.count(); i++) {
                     assertThat(Traffic.mismatch(rx.packet(i), firstSeq + back[0], sizes[back[0]]), nullValue());
                     back[0]++;
@@ -209,6 +214,43 @@ class EventLoopTest {
         } finally {
             closeAll(guests);
             closeAll(ports);
+        }
+    }
+
+    @Test
+    void theQueuePairsOfOnePortCanBelongToTwoThreads() throws Exception {
+        try (VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).maxQueuePairs(2).open();
+                EthPort guest = EthPort.virtioUser(port.socket(), 2, true, guestPool)) {
+            port.awaitDevice(Duration.ofSeconds(10));
+            long[] received = new long[2];
+            List<Set<String>> threads = List.of(ConcurrentHashMap.newKeySet(), ConcurrentHashMap.newKeySet());
+            List<String> ready = new CopyOnWriteArrayList<>();
+            BurstHandler perQueue = new BurstHandler() {
+                @Override
+                public int onBurst(VhostDevice device, int queuePair, PacketBatch batch, int n) {
+                    received[queuePair] += n; // one writer per queue pair: its owning thread
+                    threads.get(queuePair).add(Thread.currentThread().getName());
+                    return device.enqueue(queuePair, batch);
+                }
+
+                @Override
+                public void deviceReady(VhostDevice device, int queuePair) {
+                    ready.add(queuePair + " on " + Thread.currentThread().getName());
+                }
+            };
+            try (EventLoop loop = EventLoop.builder(backendPool).handler(perQueue).threadName("loop-q")
+                    .thread(null, new PortQueue(port, 1)).thread(null, new PortQueue(port, 0)).start()) {
+                assertThat(loop.queues(), equalTo(List.of(new PortQueue(port, 1), new PortQueue(port, 0))));
+                echo(guest, 0, 0, 120);
+                echo(guest, 1, 500, 130);
+            }
+            assertThat(received[0], equalTo(120L));
+            assertThat(received[1], equalTo(130L));
+            assertThat(threads.get(0), equalTo(Set.of("loop-q-1")));
+            assertThat(threads.get(1), equalTo(Set.of("loop-q-0")));
+            assertThat("each thread saw the device for its own queue pair", Set.copyOf(ready),
+                    equalTo(Set.of("1 on loop-q-0", "0 on loop-q-1")));
+            assertThat(ready.size(), equalTo(2));
         }
     }
 
