@@ -15,6 +15,7 @@ module io.jvhost.core {
     exports io.jvhost.ethdev;
     exports io.jvhost.iotlb;
     exports io.jvhost.log;
+    exports io.jvhost.loop;
     exports io.jvhost.mbuf;
     exports io.jvhost.metrics;
     exports io.jvhost.protocol;

@@ -3,6 +3,7 @@ package io.jvhost.cli;
 import io.jvhost.eal.Eal;
 import io.jvhost.log.DpdkLog;
 import io.jvhost.log.DpdkLogLevel;
+import io.jvhost.loop.IdleStrategy;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.metrics.JmxMetrics;
 import io.jvhost.metrics.JsonStats;
@@ -88,6 +89,10 @@ final class ServeCommand implements Callable<Integer> {
             + " DPDK forwarding lcore) to these CPUs, e.g. 0 or 2,3 (default: not pinned)")
     int[] cpus;
 
+    @Option(names = "--idle", paramLabel = "HOW", description = "adaptive: back off to parking (at most 1 ms) when"
+            + " there is no traffic; busy: poll at 100 % of a core, for benchmarks (default: ${DEFAULT-VALUE})")
+    String idle = "adaptive";
+
     @Mixin
     EalOptions eal;
 
@@ -116,6 +121,7 @@ final class ServeCommand implements Callable<Integer> {
         if (cpus != null) {
             Cpus.requireUsable("--cpu", cpus); // before EAL starts and the banner claims success
         }
+        IdleStrategy idleStrategy = parseIdle();
         DpdkLog.setLevel(DpdkLogLevel.WARNING);
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("INT"), s -> stop.countDown());
@@ -135,12 +141,22 @@ final class ServeCommand implements Callable<Integer> {
             }
             out.printf("jvhost serve: %s on %s%s%s, %d queue pair(s); %s%n", m.toString().toLowerCase(Locale.ROOT),
                     sockets, client ? " (client)" : "", iommu ? " with IOMMU" : "", queues, running.dpdkVersion());
+            List<Path> waiting = new ArrayList<>();
+            for (VhostUserPort p : ports) {
+                if (p.currentDevice() == null) {
+                    waiting.add(p.socket());
+                }
+            }
+            if (!waiting.isEmpty()) {
+                out.println(waitingLine(waiting));
+            }
             out.flush();
             JmxMetrics jmx = null;
             PrometheusEndpoint http = null;
             ServerSnapshot first = null;
             long started = System.nanoTime();
-            PortServer server = PortServer.start(ports, m, pool, size, rate, cpus).holdNanos((long) (holdMs * 1e6));
+            PortServer server = PortServer.start(ports, m, pool, size, rate, cpus, idleStrategy)
+                    .holdNanos((long) (holdMs * 1e6));
             try {
                 jmx = JmxMetrics.register(server);
                 if (metricsAt != null) {
@@ -253,7 +269,21 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    private static VhostListener announcer(PrintWriter out, int index) {
+    private IdleStrategy parseIdle() {
+        return switch (idle.toLowerCase(Locale.ROOT)) {
+            case "adaptive" -> IdleStrategy.adaptive();
+            case "busy" -> IdleStrategy.busySpin();
+            default -> throw new IllegalArgumentException("unknown --idle '" + idle + "': use adaptive or busy");
+        };
+    }
+
+    /** What serve says while a socket has no frontend: a user waiting for traffic should know why. */
+    private String waitingLine(List<Path> waiting) {
+        return "jvhost serve: waiting for a frontend " + (client ? "to listen at " : "to connect to ")
+                + (waiting.size() == 1 ? waiting.get(0) : waiting);
+    }
+
+    private VhostListener announcer(PrintWriter out, int index) {
         return new VhostListener() {
             @Override
             public void newDevice(VhostDevice d) {
@@ -265,6 +295,9 @@ final class ServeCommand implements Callable<Integer> {
             @Override
             public void destroyDevice(VhostDevice d) {
                 out.printf("port%d: frontend gone (vid %d)%n", index, d.vid());
+                if (d.port().isOpen() && d.port().currentDevice() == null) { // the port forgot it before this call
+                    out.println(waitingLine(List.of(d.port().socket())));
+                }
                 out.flush();
             }
         };

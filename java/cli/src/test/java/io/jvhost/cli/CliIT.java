@@ -263,6 +263,7 @@ class CliIT {
             {"serve"},
             {"serve", "--socket", sock, "--cpu", "1000"},
             {"no-such-command"},
+            {"serve", "--socket", sock, "--idle", "bogus"},
         };
         String[] expected = {
             "jvhost: socket directory /no/such/dir does not exist",
@@ -274,6 +275,7 @@ class CliIT {
             "jvhost: Missing required option: '--socket=PATH'",
             "jvhost: --cpu 1000: CPU 1000 is not usable by this process, which may use CPUs ",
             "jvhost: Unmatched argument at index 0: 'no-such-command'",
+            "jvhost: unknown --idle 'bogus': use adaptive or busy",
         };
         for (int i = 0; i < cases.length; i++) {
             Run r = new Run(cases[i]);
@@ -301,6 +303,8 @@ class CliIT {
         Path sock = dir.resolve("vhost0.sock");
         try (Jvhost serve = new Jvhost("serve", "--socket", sock.toString(), "--mode", "loopback", "--stats-period", "1")) {
             serve.awaitOutput("jvhost serve: loopback", 30_000);
+            String waiting = "jvhost serve: waiting for a frontend to connect to " + sock;
+            serve.awaitOutput(waiting, 30_000);
             long sent;
             try (TestPmd tp = TestPmd.start("net_virtio_user0,path=" + sock, "--forward-mode=txonly")) {
                 serve.awaitOutput("port0: frontend connected", 20_000);
@@ -312,6 +316,13 @@ class CliIT {
                 Thread.sleep(3000);
             }
             serve.awaitOutput("port0: frontend gone", 20_000);
+            // once at start, once again after the frontend left
+            long deadline = System.currentTimeMillis() + 20_000;
+            while (serve.output().split(Pattern.quote(waiting), -1).length - 1 < 2) {
+                assertThat("a second waiting line in:\n" + serve.output(), System.currentTimeMillis() < deadline,
+                        equalTo(true));
+                Thread.sleep(50);
+            }
             // A process started in the background by a shell ignores SIGINT (POSIX), its children
             // inherit that, and the JVM keeps it ignored: then only SIGTERM can stop serve, and
             // serve says so at start. Seen when CI itself runs in the background.

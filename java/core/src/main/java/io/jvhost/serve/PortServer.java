@@ -1,20 +1,23 @@
 package io.jvhost.serve;
 
 import io.jvhost.eal.Eal;
-import io.jvhost.eal.LcoreRegistration;
+import io.jvhost.loop.BurstHandler;
+import io.jvhost.loop.EventLoop;
+import io.jvhost.loop.IdleStrategy;
+import io.jvhost.loop.PortQueue;
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.mbuf.Packet;
 import io.jvhost.mbuf.PacketBatch;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Serves vhost-user ports from one busy-polling thread: loopback, forward, sink or source (see
- * {@link Mode}). The engine of {@code jvhost serve}, usable from code as well.
+ * Serves vhost-user ports from one thread of an {@link EventLoop}: loopback, forward, sink or
+ * source (see {@link Mode}). The engine of {@code jvhost serve}, usable from code as well.
  *
  * <p>Packets a guest did not take (its ring was full, or a buffer was not mapped yet: an IOTLB
  * miss) stay in their batch and are offered again on the next rounds, and no more is dequeued for
@@ -29,6 +32,7 @@ public final class PortServer implements AutoCloseable {
     public static final long DEFAULT_HOLD_NANOS = 20_000_000L;
 
     private final List<VhostUserPort> ports;
+    private final VhostUserPort[] portArray;
     private final Mode mode;
     private final MbufPool pool;
     private final int queuePairs;
@@ -36,21 +40,17 @@ public final class PortServer implements AutoCloseable {
     private final ByteBuffer header;
     private final long ratePps;
     private final QueueCounters[][] counters;
-    private final PacketBatch[][] pending;
     private final long[][] stuckSince;
     private volatile long holdNanos = DEFAULT_HOLD_NANOS;
     // bytes in each pending batch, so that sending needs no per-packet pass in the common case
     private final long[][] pendingBytes;
-    private final Thread thread;
-    private final AtomicReference<Throwable> failure = new AtomicReference<>();
-    private volatile boolean running = true;
-    private final int[] cpus;
-    private volatile IllegalArgumentException pinFailure;
-    private final java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    // source mode's pace per port and queue pair; null entries without a rate
+    private final RateLimiter[][] limiters;
+    private EventLoop loop;
 
-    private PortServer(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps, int[] cpus) {
-        this.cpus = cpus == null ? null : cpus.clone();
+    private PortServer(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps) {
         this.ports = List.copyOf(ports);
+        this.portArray = this.ports.toArray(new VhostUserPort[0]);
         this.mode = mode;
         this.pool = pool;
         this.ratePps = ratePps;
@@ -62,21 +62,18 @@ public final class PortServer implements AutoCloseable {
         this.frame = sourceFrame(mode == Mode.SOURCE ? packetSize : 60); // other modes ignore the size
         this.header = ByteBuffer.allocateDirect(Math.min(frame.length, 64)).put(0, frame, 0, Math.min(frame.length, 64));
         this.counters = new QueueCounters[ports.size()][queuePairs];
-        this.pending = new PacketBatch[ports.size()][queuePairs];
         this.stuckSince = new long[ports.size()][queuePairs];
         this.pendingBytes = new long[ports.size()][queuePairs];
+        this.limiters = new RateLimiter[ports.size()][queuePairs];
         for (int p = 0; p < ports.size(); p++) {
             for (int q = 0; q < queuePairs; q++) {
                 counters[p][q] = new QueueCounters();
-                pending[p][q] = PacketBatch.allocate(BURST);
             }
         }
-        this.thread = new Thread(this::run, "jvhost-serve");
-        thread.setDaemon(true);
     }
 
     /**
-     * Starts serving.
+     * Starts serving, busy polling.
      *
      * @param ports the ports (exactly two for {@link Mode#FORWARD})
      * @param mode what to do
@@ -90,8 +87,8 @@ public final class PortServer implements AutoCloseable {
     }
 
     /**
-     * Starts serving from a thread pinned to {@code cpus}, like a DPDK forwarding lcore (see
-     * {@link Eal#pinCurrentThread}); the JVM's other threads keep theirs.
+     * Starts serving, busy polling, from a thread pinned to {@code cpus}, like a DPDK forwarding
+     * lcore (see {@link Eal#pinCurrentThread}); the JVM's other threads keep theirs.
      *
      * @param ports the ports (exactly two for {@link Mode#FORWARD})
      * @param mode what to do
@@ -104,8 +101,28 @@ public final class PortServer implements AutoCloseable {
      */
     public static PortServer start(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps,
             int[] cpus) {
+        return start(ports, mode, pool, packetSize, ratePps, cpus, IdleStrategy.busySpin());
+    }
+
+    /**
+     * Starts serving from a thread that waits as {@code idle} says when there is no traffic.
+     *
+     * @param ports the ports (exactly two for {@link Mode#FORWARD})
+     * @param mode what to do
+     * @param pool where packets' mbufs come from
+     * @param packetSize for {@link Mode#SOURCE}: frame length in bytes, 60 to the pool's data room
+     * @param ratePps for {@link Mode#SOURCE}: packets per second per port and queue pair, 0 for as fast as possible
+     * @param cpus CPUs for the serving thread, or null to leave it unpinned
+     * @param idle how the thread waits after a round with nothing to do, e.g.
+     *     {@link IdleStrategy#adaptive()} for an idle server that does not keep a core busy
+     * @return the running server
+     * @throws IllegalArgumentException if the thread cannot be pinned to {@code cpus}
+     */
+    public static PortServer start(List<VhostUserPort> ports, Mode mode, MbufPool pool, int packetSize, long ratePps,
+            int[] cpus, IdleStrategy idle) {
         Objects.requireNonNull(mode, "mode");
         Objects.requireNonNull(pool, "pool");
+        Objects.requireNonNull(idle, "idle");
         if (ports.isEmpty()) {
             throw new IllegalArgumentException("no port to serve");
         }
@@ -119,24 +136,15 @@ public final class PortServer implements AutoCloseable {
         if (ratePps < 0) {
             throw new IllegalArgumentException("rate must not be negative: " + ratePps);
         }
-        PortServer s = new PortServer(ports, mode, pool, packetSize, ratePps, cpus);
-        s.thread.start();
-        boolean interrupted = false;
-        while (true) {
-            try {
-                s.started.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
+        PortServer s = new PortServer(ports, mode, pool, packetSize, ratePps);
+        List<PortQueue> queues = new ArrayList<>();
+        for (VhostUserPort p : s.ports) {
+            for (int q = 0; q < s.queuePairs; q++) {
+                queues.add(new PortQueue(p, q));
             }
         }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        if (s.pinFailure != null) {
-            s.close(); // the thread has ended without touching a port
-            throw s.pinFailure;
-        }
+        s.loop = EventLoop.builder(pool).handler(s.new Handler()).idle(idle).receive(mode != Mode.SOURCE)
+                .burst(BURST).threadName("jvhost-serve").thread(cpus, queues).start();
         return s;
     }
 
@@ -181,6 +189,11 @@ public final class PortServer implements AutoCloseable {
         return queuePairs;
     }
 
+    /** @return how the serving thread waits when there is no traffic */
+    public IdleStrategy idleStrategy() {
+        return loop.idleStrategy();
+    }
+
     /**
      * @param port index in {@link #ports()}
      * @param queuePair the queue pair
@@ -192,69 +205,61 @@ public final class PortServer implements AutoCloseable {
 
     /** @return whether the serving thread is running */
     public boolean isRunning() {
-        return thread.isAlive();
+        return loop.isRunning();
     }
 
-    private void run() {
-        try {
-            if (cpus != null) {
-                Eal.pinCurrentThread(cpus);
+    /** Index of a port in {@link #ports}, by identity; a scan, since servers have a few ports. */
+    private int index(VhostUserPort port) {
+        for (int i = 0; i < portArray.length; i++) {
+            if (portArray[i] == port) {
+                return i;
             }
-        } catch (IllegalArgumentException e) {
-            pinFailure = e;
-            return;
-        } finally {
-            started.countDown();
         }
-        try (LcoreRegistration lcore = Eal.require().registerThread()) {
-            RateLimiter[] limiters = new RateLimiter[ports.size() * queuePairs];
-            for (int i = 0; i < limiters.length && ratePps > 0; i++) {
-                limiters[i] = new RateLimiter(ratePps, BURST, System.nanoTime());
+        throw new AssertionError(port);
+    }
+
+    /** The modes, as the loop's handler; runs on the serving thread. */
+    private final class Handler implements BurstHandler {
+        @Override
+        public int onBurst(VhostDevice device, int q, PacketBatch batch, int received) {
+            int p = index(device.port());
+            return switch (mode) {
+                case LOOPBACK, MACSWAP -> relay(device, p, q, batch, received, p);
+                case FORWARD -> relay(portArray[1 - p].currentDevice(), p, q, batch, received, 1 - p);
+                case SINK -> sink(p, q, batch, received);
+                case SOURCE -> source(device, p, q, batch);
+            };
+        }
+
+        @Override
+        public void deviceGone(VhostDevice device, int q, PacketBatch batch) {
+            // looped-back packets have lost their destination; forwarded ones wait for the peer,
+            // generated ones for the next frontend
+            if (mode == Mode.LOOPBACK || mode == Mode.MACSWAP) {
+                drop(index(device.port()), q, batch);
             }
-            while (running) {
-                for (int p = 0; p < ports.size(); p++) {
-                    VhostDevice d = ports.get(p).currentDevice();
-                    for (int q = 0; q < queuePairs; q++) {
-                        switch (mode) {
-                            case LOOPBACK, MACSWAP -> relay(d, d, p, q, counters[p][q]);
-                            case FORWARD -> relay(d, ports.get(1 - p).currentDevice(), p, q, counters[1 - p][q]);
-                            case SINK -> sink(d, pending[p][q], counters[p][q], q);
-                            case SOURCE -> source(d, p, q, limiters[p * queuePairs + q]);
-                            default -> throw new AssertionError(mode);
-                        }
-                    }
-                }
-            }
-        } catch (Throwable t) {
-            failure.set(t);
+        }
+
+        @Override
+        public void stopped(VhostUserPort port, int q, PacketBatch batch) {
+            drop(index(port), q, batch);
         }
     }
 
-    /** Packets from port p's guest, through its pending batch, to {@code to}'s guest. */
-    private void relay(VhostDevice from, VhostDevice to, int p, int q, QueueCounters out) {
-        PacketBatch batch = pending[p][q];
-        QueueCounters in = counters[p][q];
-        if (to == null || !to.isAlive()) {
-            if (!batch.isEmpty() && from == to) {
-                in.addDropped(batch.count()); // looped-back packets whose device is gone
-                batch.clear();
-                pendingBytes[p][q] = 0;
-            }
-            return; // forward: keep them for the peer's next frontend; back-pressure meanwhile
-        }
-        if (batch.isEmpty() && from != null) {
-            int n = from.dequeue(q, pool, batch);
-            if (n == 0) {
-                return;
-            }
-            long b = bytes(batch, 0, n);
-            in.addRx(n, b);
+    /** Port p's packets of queue pair q, through its batch, to {@code to}'s guest, counted in port out's counters. */
+    private int relay(VhostDevice to, int p, int q, PacketBatch batch, int received, int out) {
+        if (received > 0) {
+            long b = bytes(batch, 0, received);
+            counters[p][q].addRx(received, b);
             pendingBytes[p][q] = b;
             if (mode == Mode.MACSWAP) {
-                swapMacs(batch, n);
+                swapMacs(batch, received);
             }
         }
-        send(to, p, q, out);
+        if (to == null || !to.isAlive()) {
+            return 0; // forward: keep them for the peer's next frontend; back-pressure meanwhile
+        }
+        return send(to, p, q, batch, counters[out][q]);
     }
 
     /** Swaps destination (bytes 0-5) and source (6-11) of each frame of 12 bytes or more, in place. */
@@ -272,46 +277,40 @@ public final class PortServer implements AutoCloseable {
         }
     }
 
-    private void sink(VhostDevice d, PacketBatch batch, QueueCounters c, int q) {
-        if (d == null) {
-            return;
-        }
-        int n = d.dequeue(q, pool, batch);
-        if (n > 0) {
-            c.addRx(n, bytes(batch, 0, n));
-            batch.clear();
-        }
+    private int sink(int p, int q, PacketBatch batch, int received) {
+        counters[p][q].addRx(received, bytes(batch, 0, received));
+        batch.clear();
+        return 0; // the loop counts the received packets as work
     }
 
-    private void source(VhostDevice d, int p, int q, RateLimiter limiter) {
-        PacketBatch batch = pending[p][q];
-        if (d == null || !d.isAlive()) {
-            return;
-        }
+    private int source(VhostDevice d, int p, int q, PacketBatch batch) {
         if (batch.isEmpty()) {
             int n = BURST;
-            if (limiter != null) {
+            if (ratePps > 0) {
+                RateLimiter limiter = limiters[p][q];
+                if (limiter == null) { // paced from the first round it may send
+                    limiter = limiters[p][q] = new RateLimiter(ratePps, BURST, System.nanoTime());
+                }
                 n = limiter.allowed(System.nanoTime(), n);
                 if (n <= 0) {
-                    return;
+                    return 0;
                 }
             }
             // headers written, length set, payload left as the buffer holds it: what testpmd's
             // txonly does, so that both generators do the same work per packet
             if (!batch.allocate(pool, n, header, frame.length)) {
-                return;
+                return 0;
             }
             pendingBytes[p][q] = (long) n * frame.length;
-            if (limiter != null) {
-                limiter.sent(n);
+            if (limiters[p][q] != null) {
+                limiters[p][q].sent(n);
             }
         }
-        send(d, p, q, counters[p][q]);
+        return send(d, p, q, batch, counters[p][q]);
     }
 
     /** Offers port p's pending batch of queue pair q to {@code to}; drops it after the hold time. */
-    private void send(VhostDevice to, int p, int q, QueueCounters out) {
-        PacketBatch batch = pending[p][q];
+    private int send(VhostDevice to, int p, int q, PacketBatch batch, QueueCounters out) {
         int count = batch.count();
         int taken = to.enqueue(q, batch);
         if (taken > 0) {
@@ -327,12 +326,20 @@ public final class PortServer implements AutoCloseable {
             if (stuckSince[p][q] == 0) {
                 stuckSince[p][q] = now;
             } else if (now - stuckSince[p][q] > holdNanos) {
-                counters[p][q].addDropped(batch.count());
-                batch.clear();
-                pendingBytes[p][q] = 0;
-                stuckSince[p][q] = 0;
+                drop(p, q, batch);
             }
         }
+        return taken;
+    }
+
+    /** Frees port p's pending packets of queue pair q, counted as dropped. */
+    private void drop(int p, int q, PacketBatch batch) {
+        if (!batch.isEmpty()) {
+            counters[p][q].addDropped(batch.count());
+            batch.clear();
+        }
+        pendingBytes[p][q] = 0;
+        stuckSince[p][q] = 0;
     }
 
     private static long bytes(PacketBatch batch, int from, int n) {
@@ -350,30 +357,6 @@ public final class PortServer implements AutoCloseable {
      */
     @Override
     public void close() {
-        running = false;
-        boolean interrupted = false;
-        while (thread.isAlive()) {
-            try {
-                thread.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        for (int p = 0; p < pending.length; p++) {
-            for (int q = 0; q < queuePairs; q++) {
-                PacketBatch b = pending[p][q];
-                if (b.isOpen()) {
-                    counters[p][q].addDropped(b.count());
-                    b.close();
-                }
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
-        Throwable t = failure.getAndSet(null);
-        if (t != null) {
-            throw new IllegalStateException("the serving thread failed: " + t, t);
-        }
+        loop.close();
     }
 }
