@@ -51,7 +51,19 @@ public final class JmxMetrics implements AutoCloseable {
      * @throws IllegalStateException if MBeans of one of its ports are registered already
      */
     public static JmxMetrics register(PortServer portServer) {
-        return register(portServer, ManagementFactory.getPlatformMBeanServer());
+        return register(MetricsSource.of(portServer), ManagementFactory.getPlatformMBeanServer());
+    }
+
+    /**
+     * Registers the MBeans of {@code source} (e.g. an application's {@link PortCounters}) on the
+     * platform MBean server.
+     *
+     * @param source the ports and counters
+     * @return the registration, to close when the MBeans should go
+     * @throws IllegalStateException if MBeans of one of its ports are registered already
+     */
+    public static JmxMetrics register(MetricsSource source) {
+        return register(source, ManagementFactory.getPlatformMBeanServer());
     }
 
     /**
@@ -63,7 +75,19 @@ public final class JmxMetrics implements AutoCloseable {
      * @throws IllegalStateException if MBeans of one of its ports are registered already
      */
     public static JmxMetrics register(PortServer portServer, MBeanServer mbeanServer) {
-        Objects.requireNonNull(portServer, "portServer");
+        return register(MetricsSource.of(portServer), mbeanServer);
+    }
+
+    /**
+     * Registers the MBeans of {@code source} on {@code mbeanServer}.
+     *
+     * @param portServer the ports and counters
+     * @param mbeanServer where to register
+     * @return the registration, to close when the MBeans should go
+     * @throws IllegalStateException if MBeans of one of its ports are registered already
+     */
+    public static JmxMetrics register(MetricsSource portServer, MBeanServer mbeanServer) {
+        Objects.requireNonNull(portServer, "source");
         Objects.requireNonNull(mbeanServer, "mbeanServer");
         List<ObjectName> done = new ArrayList<>();
         try {
@@ -147,10 +171,10 @@ public final class JmxMetrics implements AutoCloseable {
     }
 
     private static final class PortBean implements PortMXBean {
-        private final PortServer server;
+        private final MetricsSource server;
         private final int port;
 
-        PortBean(PortServer server, int port) {
+        PortBean(MetricsSource server, int port) {
             this.server = server;
             this.port = port;
         }
@@ -256,11 +280,11 @@ public final class JmxMetrics implements AutoCloseable {
     }
 
     private static final class QueueBean implements QueueMXBean {
-        private final PortServer server;
+        private final MetricsSource server;
         private final int port;
         private final int queue;
 
-        QueueBean(PortServer server, int port, int queue) {
+        QueueBean(MetricsSource server, int port, int queue) {
             this.server = server;
             this.port = port;
             this.queue = queue;

@@ -78,6 +78,17 @@ public record PortSnapshot(int index, String socket, boolean open, boolean conne
      * @return its snapshot
      */
     public static PortSnapshot of(PortServer server, int index) {
+        return of(MetricsSource.of(server), index);
+    }
+
+    /**
+     * Reads port {@code index} of {@code server}.
+     *
+     * @param server the ports and counters
+     * @param index index in {@link MetricsSource#ports()}
+     * @return its snapshot
+     */
+    public static PortSnapshot of(MetricsSource server, int index) {
         VhostUserPort port = server.ports().get(index);
         int qps = server.queuePairs();
         long[][] iotlb = new long[qps][2];

@@ -40,8 +40,21 @@ public final class PrometheusEndpoint implements AutoCloseable {
      * @throws IllegalStateException if module {@code jdk.httpserver} is not available
      */
     public static PrometheusEndpoint start(InetSocketAddress address, PortServer server) {
-        Objects.requireNonNull(server, "server");
-        return start(address, () -> ServerSnapshot.of(server));
+        return start(address, MetricsSource.of(server));
+    }
+
+    /**
+     * Serves the metrics of {@code source} (e.g. an application's {@link PortCounters}).
+     *
+     * @param address where to listen; port 0 for an ephemeral port (see {@link #address()})
+     * @param source the ports and counters
+     * @return the running endpoint
+     * @throws UncheckedIOException if the address cannot be bound
+     * @throws IllegalStateException if module {@code jdk.httpserver} is not available
+     */
+    public static PrometheusEndpoint start(InetSocketAddress address, MetricsSource source) {
+        Objects.requireNonNull(source, "source");
+        return start(address, () -> ServerSnapshot.of(source));
     }
 
     /**

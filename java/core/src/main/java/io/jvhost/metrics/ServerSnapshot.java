@@ -34,7 +34,15 @@ public record ServerSnapshot(Instant time, long nanos, List<PortSnapshot> ports)
      * @return its ports now
      */
     public static ServerSnapshot of(PortServer server) {
-        Objects.requireNonNull(server, "server");
+        return of(MetricsSource.of(server));
+    }
+
+    /**
+     * @param server the ports and counters (e.g. an application's {@link PortCounters})
+     * @return its ports now
+     */
+    public static ServerSnapshot of(MetricsSource server) {
+        Objects.requireNonNull(server, "source");
         long nanos = System.nanoTime();
         Instant time = Instant.now();
         List<PortSnapshot> ports = new ArrayList<>(server.ports().size());

@@ -5,8 +5,10 @@ import java.lang.invoke.VarHandle;
 
 /**
  * Counters of one queue pair of one port, from the backend's view: rx = dequeued from the guest,
- * tx = enqueued to the guest. Written by the serving thread only (opaque writes: no fence on the
- * data path); readers see values at most a burst old, and exact ones once the server stopped.
+ * tx = enqueued to the guest. Written by one thread, the one serving the queue pair (opaque writes:
+ * no fence on the data path, no allocation); readers on any thread see values at most a burst old,
+ * and exact ones once the writer stopped. {@link PortServer} keeps one per port and queue pair; an
+ * application's own loop gets them from {@code io.jvhost.metrics.PortCounters}.
  */
 public final class QueueCounters {
     private static final VarHandle RX_PACKETS;
@@ -34,17 +36,38 @@ public final class QueueCounters {
     private long txBytes;
     private long dropped;
 
-    void addRx(long packets, long bytes) {
+    /** Creates zeroed counters. */
+    public QueueCounters() {
+    }
+
+    /**
+     * Counts packets received from the guest; only the writer thread calls it.
+     *
+     * @param packets how many
+     * @param bytes their bytes
+     */
+    public void addRx(long packets, long bytes) {
         RX_PACKETS.setOpaque(this, rxPackets + packets);
         RX_BYTES.setOpaque(this, rxBytes + bytes);
     }
 
-    void addTx(long packets, long bytes) {
+    /**
+     * Counts packets sent to the guest; only the writer thread calls it.
+     *
+     * @param packets how many
+     * @param bytes their bytes
+     */
+    public void addTx(long packets, long bytes) {
         TX_PACKETS.setOpaque(this, txPackets + packets);
         TX_BYTES.setOpaque(this, txBytes + bytes);
     }
 
-    void addDropped(long packets) {
+    /**
+     * Counts packets received on this queue and freed unsent; only the writer thread calls it.
+     *
+     * @param packets how many
+     */
+    public void addDropped(long packets) {
         DROPPED.setOpaque(this, dropped + packets);
     }
 
