@@ -136,6 +136,13 @@ public final class MbufArray {
         }
     }
 
+    /** Frees the packet at {@code index} and moves the later ones down by one; between enter and exit. */
+    public void freeAt(int index) {
+        NativeMbuf.freeBulk(pointers, index, 1);
+        UNSAFE.copyMemory(pointers + 8L * (index + 1), pointers + 8L * index, 8L * (count - index - 1));
+        count--;
+    }
+
     /**
      * Frees what it holds; idempotent.
      *

@@ -8,6 +8,7 @@ import io.jvhost.internal.NativeHandles;
 import io.jvhost.internal.NativeMbuf;
 import io.jvhost.internal.UnsafeMemory;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 
 /**
  * A reusable burst of packets: an array of mbuf pointers in native memory, which the data path
@@ -207,6 +208,25 @@ public final class PacketBatch implements AutoCloseable {
                 throw new IllegalArgumentException("cannot free " + n + " of " + array.count() + " packets");
             }
             array.freeFirst(n);
+        } finally {
+            array.exit();
+        }
+    }
+
+    /**
+     * Frees one packet and moves the packets after it down by one, keeping their order: how a
+     * network function drops what it filters out. The views of {@link #packet} follow the slots, so
+     * a loop that drops while it walks the batch walks it from the end.
+     *
+     * @param index 0 to count() - 1
+     * @throws IllegalStateException if the batch is closed or another thread uses it now
+     * @throws IndexOutOfBoundsException if the batch holds no packet at that index
+     */
+    public void drop(int index) {
+        array.enter();
+        try {
+            Objects.checkIndex(index, array.count());
+            array.freeAt(index);
         } finally {
             array.exit();
         }
