@@ -90,7 +90,7 @@ final class ServeCommand implements Callable<Integer> {
     int[] cpus;
 
     @Option(names = "--idle", paramLabel = "HOW", description = "adaptive: back off to parking (at most 1 ms) when"
-            + " there is no traffic; busy: poll at 100 % of a core, for benchmarks (default: ${DEFAULT-VALUE})")
+            + " there is no traffic; busy: poll at 100 %% of a core, for benchmarks (default: ${DEFAULT-VALUE})")
     String idle = "adaptive";
 
     @Mixin
