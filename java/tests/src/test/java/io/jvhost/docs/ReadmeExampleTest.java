@@ -18,6 +18,24 @@ import org.junit.jupiter.api.Test;
 
 /** The Java examples in README.md compile against the current API. */
 class ReadmeExampleTest {
+    /**
+     * A README block as a class whose main method is the block, with the imports the README's
+     * examples assume.
+     *
+     * @param name the class name
+     * @param body the block
+     * @return the source
+     */
+    static String source(String name, String body) {
+        return "import io.jvhost.eal.*;\nimport io.jvhost.mbuf.*;\nimport io.jvhost.vhost.*;\n"
+                + "import io.jvhost.ethdev.*;\nimport io.jvhost.log.*;\nimport io.jvhost.frontend.*;\n"
+                + "import io.jvhost.loop.*;\nimport io.jvhost.metrics.*;\nimport io.jvhost.serve.QueueCounters;\n"
+                + "import java.net.InetSocketAddress;\nimport java.nio.file.Path;\nimport java.time.Duration;\n"
+                + "import java.util.List;\n"
+                + "public class " + name + " {\n  public static void main(String[] args) throws Exception {\n"
+                + body + "\n  }\n}\n";
+    }
+
     @Test
     void javaExamplesCompile() throws Exception {
         Path readme = Path.of(System.getProperty("jvhost.basedir", "."), "README.md");
@@ -35,12 +53,7 @@ class ReadmeExampleTest {
         JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
         for (int i = 0; i < blocks.size(); i++) {
             String body = blocks.get(i).replace("...", "// ...");
-            String source = "import io.jvhost.eal.*;\nimport io.jvhost.mbuf.*;\nimport io.jvhost.vhost.*;\n"
-                    + "import io.jvhost.ethdev.*;\nimport io.jvhost.log.*;\nimport io.jvhost.frontend.*;\n"
-                    + "import java.nio.file.Path;\n"
-                    + "import java.time.Duration;\n"
-                    + "public class Example" + i + " {\n  public static void main(String[] args) throws Exception {\n"
-                    + body + "\n  }\n}\n";
+            String source = source("Example" + i, body);
             Path file = dir.resolve("Example" + i + ".java");
             Files.writeString(file, source);
             ByteArrayOutputStream err = new ByteArrayOutputStream();
