@@ -6,7 +6,7 @@
  * {@code io.jvhost.internal} (the JNI classes) is not exported.
  */
 module io.jvhost.core {
-    requires jdk.unsupported; // sun.misc.Unsafe: packet bytes in place (JDK 17)
+    requires jdk.unsupported; // sun.misc.Unsafe: packet bytes in place on JDK 17-21 (internal.UnsafeMemory)
 
     exports io.jvhost;
     exports io.jvhost.eal;
