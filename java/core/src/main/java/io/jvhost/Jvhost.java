@@ -96,7 +96,8 @@ public final class Jvhost {
     /**
      * Which API reads and writes packet memory in this JVM, chosen once: {@link MemoryAccess#FFM}
      * on JDK 22 and later, {@link MemoryAccess#UNSAFE} before (or when the jar lacks its JDK 22
-     * classes). It does not load the native library.
+     * classes, or {@code -Djvhost.memoryAccess=unsafe} asks for Unsafe). It does not load the
+     * native library.
      *
      * @return the memory access in use
      */

@@ -30,7 +30,17 @@ public abstract class NativeMemory {
     NativeMemory() {
     }
 
+    /**
+     * System property: {@code unsafe} forces the Unsafe implementation on JDK 22+ (to compare the
+     * two on one JDK, or to work around an FFM problem); anything else is ignored.
+     */
+    public static final String PROPERTY = "jvhost.memoryAccess";
+
     private static NativeMemory select() {
+        if ("unsafe".equalsIgnoreCase(System.getProperty(PROPERTY))) {
+            fallbackReason = "-D" + PROPERTY + "=unsafe";
+            return new UnsafeMemory();
+        }
         if (Runtime.version().feature() < 22) {
             fallbackReason = "Java " + Runtime.version().feature() + " (FFM memory access needs 22+)";
             return new UnsafeMemory();

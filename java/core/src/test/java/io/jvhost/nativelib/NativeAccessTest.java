@@ -166,6 +166,14 @@ class NativeAccessTest {
         assertThat(out, not(containsString("sun.misc.Unsafe")));
     }
 
+    /** -Djvhost.memoryAccess=unsafe: the JDK 17 path on a JDK 24+, for comparison; it still works. */
+    @Test
+    void unsafeCanBeAskedForOnANewJdk() throws Exception {
+        String out = run(args(List.of("--enable-native-access=ALL-UNNAMED", "-Djvhost.memoryAccess=unsafe"), classPath()));
+        assertThat(out, containsString("MEMORY " + MemoryAccess.UNSAFE));
+        assertThat(out, containsString("ROUNDTRIP ok"));
+    }
+
     /** This JVM: FFM on 22+, Unsafe before; the note says why when it is not FFM. */
     @Test
     void memoryAccessFollowsTheJdk() {
