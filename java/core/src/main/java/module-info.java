@@ -6,7 +6,7 @@
  * {@code io.jvhost.internal} (the JNI classes) is not exported.
  */
 module io.jvhost.core {
-    requires jdk.unsupported; // sun.misc.Unsafe: packet bytes in place (JDK 17)
+    requires jdk.unsupported; // sun.misc.Unsafe: packet bytes in place on JDK 17-21 (internal.UnsafeMemory)
     requires transitive java.management; // io.jvhost.metrics' MBeans: its API names ObjectName, MBeanServer
     requires static jdk.httpserver; // io.jvhost.metrics.PrometheusEndpoint only: optional for users
 

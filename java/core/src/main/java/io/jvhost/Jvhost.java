@@ -2,6 +2,7 @@ package io.jvhost;
 
 import io.jvhost.internal.NativeEal;
 import io.jvhost.internal.NativeLoader;
+import io.jvhost.internal.NativeMemory;
 
 /**
  * Versions of jvhost and of the DPDK it was built with, and explicit loading of the native part.
@@ -90,6 +91,27 @@ public final class Jvhost {
             firstFailure.setStackTrace(f.getStackTrace()); // where the attempt was made
         }
         return firstFailure;
+    }
+
+    /**
+     * Which API reads and writes packet memory in this JVM, chosen once: {@link MemoryAccess#FFM}
+     * on JDK 22 and later, {@link MemoryAccess#UNSAFE} before (or when the jar lacks its JDK 22
+     * classes, or {@code -Djvhost.memoryAccess=unsafe} asks for Unsafe). It does not load the
+     * native library.
+     *
+     * @return the memory access in use
+     */
+    public static MemoryAccess memoryAccess() {
+        return NativeMemory.kind().equals("FFM") ? MemoryAccess.FFM : MemoryAccess.UNSAFE;
+    }
+
+    /**
+     * @return why {@link #memoryAccess()} is not {@link MemoryAccess#FFM}, e.g. "Java 17 (FFM memory
+     *     access needs 22+)", or {@code null} when it is
+     */
+    public static String memoryAccessNote() {
+        NativeMemory.kind(); // chosen first
+        return NativeMemory.fallbackReason();
     }
 
     /** @return jvhost's own version (from the jar's manifest; "dev" when run from classes) */

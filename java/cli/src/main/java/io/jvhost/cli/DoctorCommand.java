@@ -1,6 +1,7 @@
 package io.jvhost.cli;
 
 import io.jvhost.Jvhost;
+import io.jvhost.MemoryAccess;
 import io.jvhost.eal.Eal;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code jvhost doctor}: what this machine has and needs, and what to do about each problem. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
-        description = "Check this machine for jvhost: DPDK, hugepages, the socket directory, CPUs, locked memory.")
+        description = "Check this machine for jvhost: the JDK (native access, memory access), DPDK, hugepages, the socket directory, CPUs, locked memory.")
 final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--socket-dir", paramLabel = "DIR", description = "where vhost-user sockets will live (default: ${DEFAULT-VALUE})")
     Path socketDir = Path.of(System.getProperty("java.io.tmpdir"));
@@ -30,6 +31,7 @@ final class DoctorCommand implements Callable<Integer> {
         out = spec.commandLine().getOut();
         out.println("jvhost " + Jvhost.version() + " on Java " + System.getProperty("java.version") + ", "
                 + System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        checkJava();
         checkNative();
         checkCpus();
         checkMemory();
@@ -57,8 +59,10 @@ final class DoctorCommand implements Callable<Integer> {
 
     private void checkNative() {
         if (!Jvhost.isAvailable()) {
-            problem("native library: " + Jvhost.unavailabilityCause().getMessage(),
-                    "run scripts/setup.sh (installs libnuma1, libbsd0) or rebuild");
+            String why = Jvhost.unavailabilityCause().getMessage();
+            problem("native library: " + why, why.contains("native access is denied")
+                    ? "start java with --enable-native-access=" + nativeAccessTarget()
+                    : "run scripts/setup.sh (installs libnuma1, libbsd0) or rebuild");
             return;
         }
         String v = Jvhost.dpdkVersion();
@@ -66,6 +70,52 @@ final class DoctorCommand implements Callable<Integer> {
             ok("native library loads; " + v + " linked in");
         } else {
             problem("native library has " + v, "rebuild jvhost against DPDK 22.11 (scripts/setup.sh, mvn package)");
+        }
+        // asked only once the library loaded: where native access is denied, FFM is too, and the
+        // Unsafe fallback would print the JDK's deprecation warning for nothing
+        MemoryAccess access = Jvhost.memoryAccess();
+        String note = Jvhost.memoryAccessNote();
+        if (access == MemoryAccess.FFM) {
+            ok("packet memory through FFM (java.lang.foreign)");
+        } else if (Runtime.version().feature() >= 22) {
+            problem("packet memory through sun.misc.Unsafe on Java " + Runtime.version().feature() + ": " + note,
+                    "use a jvhost jar built with a JDK 22+ present (see the README's Build section)");
+        } else {
+            ok("packet memory through sun.misc.Unsafe: " + note);
+        }
+    }
+
+    /** The JDK running this: version, vendor, where; and whether it lets jvhost call native code. */
+    private void checkJava() {
+        ok("Java " + Runtime.version() + " (" + System.getProperty("java.vendor") + ") at " + System.getProperty("java.home"));
+        int feature = Runtime.version().feature();
+        if (feature < 22) {
+            ok("native access: Java " + feature + " does not restrict JNI (JEP 472 is Java 24's)");
+            return;
+        }
+        Boolean enabled = nativeAccessEnabled();
+        String target = nativeAccessTarget();
+        if (Boolean.TRUE.equals(enabled)) {
+            ok("native access enabled for " + target);
+        } else {
+            note("native access not enabled for " + target + ": Java " + feature + " warns when jvhost"
+                    + " starts using native code" + (feature >= 24 ? " (and fails with --illegal-native-access=deny)" : "")
+                    + "; add --enable-native-access=" + target);
+        }
+    }
+
+    /** @return what --enable-native-access must name for jvhost: its module, or ALL-UNNAMED */
+    private static String nativeAccessTarget() {
+        Module m = Jvhost.class.getModule();
+        return m.isNamed() ? m.getName() : "ALL-UNNAMED";
+    }
+
+    /** @return Module.isNativeAccessEnabled() of jvhost's module (Java 22+), or null if unknown */
+    private static Boolean nativeAccessEnabled() {
+        try {
+            return (Boolean) Module.class.getMethod("isNativeAccessEnabled").invoke(Jvhost.class.getModule());
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
         }
     }
 

@@ -33,7 +33,11 @@ class CliIT {
         }
 
         Jvhost(List<String> jvmArgs, String... args) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            this(Path.of(System.getProperty("java.home"), "bin", "java"), jvmArgs, args);
+        }
+
+        Jvhost(Path java, List<String> jvmArgs, String... args) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of(java.toString()));
             cmd.addAll(jvmArgs);
             cmd.addAll(List.of("-jar", System.getProperty("jvhost.jar")));
             cmd.addAll(List.of(args));
@@ -108,7 +112,11 @@ class CliIT {
         }
 
         Run(List<String> jvmArgs, String... args) throws Exception {
-            try (Jvhost j = new Jvhost(jvmArgs, args)) {
+            this(Path.of(System.getProperty("java.home"), "bin", "java"), jvmArgs, args);
+        }
+
+        Run(Path java, List<String> jvmArgs, String... args) throws Exception {
+            try (Jvhost j = new Jvhost(java, jvmArgs, args)) {
                 exit = j.waitFor(60);
                 output = j.output();
             }
@@ -122,6 +130,40 @@ class CliIT {
         assertThat(r.output, containsString("jvhost 0."));
         assertThat(r.output, containsString("DPDK 22.11"));
         assertThat(r.output, containsString("Java " + System.getProperty("java.version")));
+    }
+
+    /**
+     * On JDK 25 (this JVM's, or one under /usr/lib/jvm): the jar says Enable-Native-Access and
+     * Multi-Release, so demo prints no WARNING line (no JNI restriction, no sun.misc.Unsafe: the
+     * core's versions/22 classes are in use) and doctor says so.
+     */
+    @Test
+    void onJdk25NothingIsPrintedToIgnoreAndPacketsGoThroughFfm() throws Exception {
+        java.util.Optional<Path> jdk25 = io.jvhost.testing.Jdks.java(25);
+        if (System.getenv("CI") != null) {
+            assertThat("a JDK 25 under /usr/lib/jvm (CI has Temurin 25)", jdk25.isPresent(), equalTo(true));
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(jdk25.isPresent(), "no JDK 25 on this machine");
+        Run demo = new Run(jdk25.get(), List.of(), "demo", "--packets", "300");
+        assertThat(demo.output, demo.exit, equalTo(0));
+        assertThat(demo.output, containsString("RESULT: everything verified"));
+        assertThat(demo.output, demo.output.lines().filter(l -> l.startsWith("WARNING")).toList(),
+                org.hamcrest.Matchers.empty());
+        Run doctor = new Run(jdk25.get(), List.of(), "doctor");
+        assertThat(doctor.output, containsString("ok    Java 25"));
+        assertThat(doctor.output, containsString("ok    native access enabled for ALL-UNNAMED"));
+        assertThat(doctor.output, containsString("ok    packet memory through FFM (java.lang.foreign)"));
+        assertThat(doctor.output, not(containsString("WARNING")));
+    }
+
+    /** The test JVM's own JDK: doctor names it and the memory access that goes with it. */
+    @Test
+    void doctorReportsTheJdkAndItsMemoryAccess() throws Exception {
+        Run r = new Run("doctor");
+        assertThat(r.output, containsString("ok    Java " + Runtime.version() + " (" + System.getProperty("java.vendor")
+                + ") at " + System.getProperty("java.home")));
+        assertThat(r.output, containsString(Runtime.version().feature() >= 22 ? "ok    packet memory through FFM"
+                : "ok    packet memory through sun.misc.Unsafe: Java " + Runtime.version().feature()));
     }
 
     @Test

@@ -1,6 +1,6 @@
 package io.jvhost.internal;
 
-import static io.jvhost.internal.UnsafeMemory.UNSAFE;
+import static io.jvhost.internal.NativeMemory.MEM;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -50,7 +50,7 @@ public final class MbufArray {
         NativeLoader.load();
         this.capacity = capacity;
         this.memory = ByteBuffer.allocateDirect(8 * capacity);
-        this.pointers = UnsafeMemory.addressOf(memory);
+        this.pointers = MEM.address(memory);
         OPEN.add(this);
     }
 
@@ -112,7 +112,7 @@ public final class MbufArray {
         if (index >= count) {
             throw new IllegalStateException("slot " + index + " of the batch holds no packet now (it holds " + count + ")");
         }
-        return UNSAFE.getLong(pointers + 8L * index);
+        return MEM.getLong(pointers + 8L * index);
     }
 
     /** @throws IllegalStateException if closed */
@@ -131,7 +131,7 @@ public final class MbufArray {
     public void freeFirst(int n) {
         if (n > 0) {
             NativeMbuf.freeBulk(pointers, 0, n);
-            UNSAFE.copyMemory(pointers + 8L * n, pointers, 8L * (count - n));
+            MEM.copy(pointers + 8L * n, pointers, 8L * (count - n));
             count -= n;
         }
     }
@@ -139,7 +139,7 @@ public final class MbufArray {
     /** Frees the packet at {@code index} and moves the later ones down by one; between enter and exit. */
     public void freeAt(int index) {
         NativeMbuf.freeBulk(pointers, index, 1);
-        UNSAFE.copyMemory(pointers + 8L * (index + 1), pointers + 8L * index, 8L * (count - index - 1));
+        MEM.copy(pointers + 8L * (index + 1), pointers + 8L * index, 8L * (count - index - 1));
         count--;
     }
 

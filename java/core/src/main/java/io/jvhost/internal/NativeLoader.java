@@ -194,7 +194,20 @@ public final class NativeLoader {
             System.load(file.toString());
         } catch (UnsatisfiedLinkError e) {
             throw new LoadFailure(platform(), description, hint(e.getMessage()), e);
+        } catch (IllegalCallerException e) {
+            // JDK 24+ with --illegal-native-access=deny (JEP 472): one clear message, not the JVM's
+            throw new LoadFailure(platform(), description, nativeAccessDenied(), e);
         }
+    }
+
+    /** @return the message for a JVM that denies this module native access, naming the flag */
+    static String nativeAccessDenied() {
+        Module module = NativeLoader.class.getModule();
+        String who = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+        return "native access is denied to " + (module.isNamed() ? "module " + who : "the class path")
+                + " (java --illegal-native-access=deny): start java with --enable-native-access=" + who
+                + (module.isNamed() ? "" : " (or, for an executable jar, the manifest attribute"
+                        + " Enable-Native-Access: ALL-UNNAMED)");
     }
 
     private static String hint(String jvmMessage) {

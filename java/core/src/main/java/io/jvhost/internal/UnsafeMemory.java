@@ -1,17 +1,16 @@
 package io.jvhost.internal;
 
 import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
 
 /**
- * Raw memory access for the data path: mbuf fields and packet bytes are read and written in place,
- * without a JNI call per packet. Callers check every bound first; only addresses that DPDK handed
- * out (mbufs a batch owns) reach here.
+ * {@link NativeMemory} through {@code sun.misc.Unsafe}: JDK 17 to 21, where the FFM API is not final
+ * (and a jar built without a JDK 22+). Never loaded where {@code FfmMemory} is used, so JDK 24+
+ * prints no "terminally deprecated method in sun.misc.Unsafe" warning.
  */
-public final class UnsafeMemory {
-    /** The Unsafe instance. */
-    public static final sun.misc.Unsafe UNSAFE;
-    /** Offset of byte[] element 0. */
-    public static final long BYTE_ARRAY_BASE;
+final class UnsafeMemory extends NativeMemory {
+    private static final sun.misc.Unsafe UNSAFE;
+    private static final long BYTE_ARRAY_BASE;
     private static final long BUFFER_ADDRESS;
 
     static {
@@ -26,14 +25,68 @@ public final class UnsafeMemory {
         }
     }
 
-    /**
-     * @param direct a direct buffer (the caller keeps it reachable while it uses the address)
-     * @return the address of its element 0
-     */
-    public static long addressOf(java.nio.ByteBuffer direct) {
-        return UNSAFE.getLong(direct, BUFFER_ADDRESS);
+    @Override
+    String name() {
+        return "Unsafe";
     }
 
-    private UnsafeMemory() {
+    @Override
+    public byte getByte(long address) {
+        return UNSAFE.getByte(address);
+    }
+
+    @Override
+    public void putByte(long address, byte value) {
+        UNSAFE.putByte(address, value);
+    }
+
+    @Override
+    public short getShort(long address) {
+        return UNSAFE.getShort(address);
+    }
+
+    @Override
+    public void putShort(long address, short value) {
+        UNSAFE.putShort(address, value);
+    }
+
+    @Override
+    public int getInt(long address) {
+        return UNSAFE.getInt(address);
+    }
+
+    @Override
+    public void putInt(long address, int value) {
+        UNSAFE.putInt(address, value);
+    }
+
+    @Override
+    public long getLong(long address) {
+        return UNSAFE.getLong(address);
+    }
+
+    @Override
+    public void putLong(long address, long value) {
+        UNSAFE.putLong(address, value);
+    }
+
+    @Override
+    public void copyToArray(long src, byte[] dst, int dstIndex, int length) {
+        UNSAFE.copyMemory(null, src, dst, BYTE_ARRAY_BASE + dstIndex, length);
+    }
+
+    @Override
+    public void copyFromArray(byte[] src, int srcIndex, long dst, int length) {
+        UNSAFE.copyMemory(src, BYTE_ARRAY_BASE + srcIndex, null, dst, length);
+    }
+
+    @Override
+    public void copy(long src, long dst, long length) {
+        UNSAFE.copyMemory(src, dst, length);
+    }
+
+    @Override
+    public long address(ByteBuffer direct) {
+        return UNSAFE.getLong(direct, BUFFER_ADDRESS);
     }
 }

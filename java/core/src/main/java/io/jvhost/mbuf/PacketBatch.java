@@ -5,8 +5,8 @@ import io.jvhost.internal.MbufArray;
 import io.jvhost.internal.MbufLayout;
 import io.jvhost.internal.MempoolHandle;
 import io.jvhost.internal.NativeHandles;
+import io.jvhost.internal.NativeMemory;
 import io.jvhost.internal.NativeMbuf;
-import io.jvhost.internal.UnsafeMemory;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 
@@ -160,7 +160,7 @@ public final class PacketBatch implements AutoCloseable {
         try {
             array.enter();
             try {
-                long src = UnsafeMemory.addressOf(template) + template.position();
+                long src = NativeMemory.MEM.address(template) + template.position();
                 if (NativeMbuf.allocFilled(mp, array.pointers(), array.count(), n, src, copy, length) != 0) {
                     return false;
                 }

@@ -203,4 +203,48 @@ class PacketAccessTest {
             assertThat(rounds, Arrays.stream(late).min().getAsLong(), lessThanOrEqualTo(0L));
         }
     }
+
+    /**
+     * Bulk copies to and from byte[], heap and direct buffers, and a batch filled from a direct
+     * template, allocate nothing either (on JDK 22+ the direct buffer's address comes from FFM).
+     */
+    @Test
+    void bulkCopiesAndTemplateFillsAllocateNothing() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ByteBuffer direct = ByteBuffer.allocateDirect(1500);
+        ByteBuffer heap = ByteBuffer.allocate(1500);
+        byte[] array = new byte[1500];
+        ByteBuffer template = ByteBuffer.allocateDirect(64).put(random(64, 5)).flip();
+        try (PacketBatch b = PacketBatch.allocate(32); PacketBatch t = PacketBatch.allocate(32)) {
+            assertThat(b.allocate(pool, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(random(1500, 32), 0, 1500);
+            long sum = 0;
+            long[] allocated = new long[8];
+            for (int round = 0; round < allocated.length; round++) { // the first half warms up (JIT)
+                long start = mx.getThreadAllocatedBytes(Thread.currentThread().getId());
+                for (int i = 0; i < 20_000; i++) {
+                    int off = i % 700;
+                    p.copyTo(off, direct.clear().limit(800));
+                    p.copyFrom(off, direct.flip());
+                    p.copyTo(off, heap.clear().limit(800));
+                    p.copyFrom(off, heap.flip());
+                    p.copyTo(off, array, 0, 800);
+                    p.copyFrom(off, array, 0, 800);
+                    sum += direct.get(i % 800) + heap.get(i % 800) + array[i % 800];
+                    if (i % 8 == 0) {
+                        t.allocate(pool, 32, template, 128);
+                        sum += t.packet(31).getByte(63);
+                        t.clear();
+                    }
+                }
+                allocated[round] = mx.getThreadAllocatedBytes(Thread.currentThread().getId()) - start;
+            }
+            long[] late = Arrays.copyOfRange(allocated, 4, 8);
+            String rounds = "bytes allocated per round of 120,000 copies and 2,500 template fills "
+                    + Arrays.toString(allocated) + " (" + sum + ")";
+            assertThat(rounds, Arrays.stream(late).max().getAsLong(), lessThanOrEqualTo(1024L));
+            assertThat(rounds, Arrays.stream(late).min().getAsLong(), lessThanOrEqualTo(0L));
+        }
+    }
 }
