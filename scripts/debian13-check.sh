@@ -61,6 +61,7 @@ packages=openjdk-21-jre-headless,openjdk-25-jre-headless,libnuma1,libbsd0
 started=$SECONDS
 
 case "$warnings" in fail|report) ;; *) echo "JVHOST_DEBIAN13_WARNINGS must be fail or report" >&2; exit 2 ;; esac
+[ "$(id -u)" = 0 ] || { say "skipped: not root (debootstrap, mount and chroot need it)"; exit 0; }
 if [ -z "$jar" ]; then
     jar=$(ls java/cli/target/jvhost-cli-*-all.jar 2>/dev/null | head -n 1 || true)
 fi
@@ -69,7 +70,6 @@ if [ -z "$jar" ] || [ ! -f "$jar" ]; then
     say "  mvn -B -o -q package -pl java/cli -am -DskipTests -Djvhost.setup.skip=true"
     exit 1
 fi
-[ "$(id -u)" = 0 ] || { say "skipped: not root (debootstrap, mount and chroot need it)"; exit 0; }
 [ "$(uname -m)" = x86_64 ] || { say "skipped: the jar carries libjvhost.so for x86_64 only"; exit 0; }
 
 if ! command -v debootstrap >/dev/null; then
@@ -99,7 +99,7 @@ else
     t0=$SECONDS
     rm -rf "$root.new"
     # bounded: a slow mirror must not hold the whole CI run
-    if ! timeout 480 debootstrap --variant=minbase --include="$packages" trixie "$root.new" \
+    if ! timeout 600 debootstrap --variant=minbase --include="$packages" trixie "$root.new" \
             ${JVHOST_DEBIAN13_MIRROR:-} >"$root.log" 2>&1; then
         tail -n 5 "$root.log" | sed 's/^/  /'
         rm -rf "$root.new"
