@@ -11,8 +11,9 @@
 #
 # testpmd is the host's (DPDK 22.11), run outside the root against the serve inside it: vhost-user
 # needs only that both see the socket file (the root's /tmp, seen from the host under the root's
-# path) and the frontend's memory goes over the socket as file descriptors. Debian 13 ships
-# dpdk-testpmd in dpdk-dev, whose headers and -dev dependencies would weigh more than the root.
+# path) and the frontend's memory goes over the socket as file descriptors. Debian 13's `dpdk`
+# package has no dpdk-testpmd (tried; Debian 12 puts it in dpdk-dev, with the headers and -dev
+# dependencies), and the root's build time is most of this step's already.
 #
 # Usage: scripts/debian13-check.sh [--jar PATH] [--jdks "21 25"]
 # Environment:
