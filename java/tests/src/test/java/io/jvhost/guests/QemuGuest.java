@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -144,7 +145,9 @@ final class QemuGuest implements AutoCloseable {
                 "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
                 "-serial", "file:" + console,
                 "-kernel", kernel.toString(), "-initrd", initrd.toString(),
-                "-append", "console=ttyS0 ipv6.disable=1 panic=-1"
+                // no_timer_check: on a loaded host TCG can fail the kernel's IO-APIC timer check,
+                // which panics the guest at boot ("IO-APIC + timer doesn't work!"), seen here
+                "-append", "console=ttyS0 ipv6.disable=1 panic=-1 no_timer_check"
                         + (c.iommu() ? " intel_iommu=on iommu=nopt iommu.strict=1" : "") + " " + c.append(),
                 "-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem",
                 "-chardev", "socket,id=c0,path=" + socket,
@@ -173,11 +176,14 @@ final class QemuGuest implements AutoCloseable {
         return dir.resolve(name + "-console.log");
     }
 
-    /** Waits for the guest to power off (QEMU to exit); fails with the diagnostics if it does not in time. */
-    void awaitExit(long seconds, String others) throws Exception {
+    /**
+     * Waits for the guest to power off (QEMU to exit); fails with the diagnostics if it does not in
+     * time, {@code others} (the other processes' logs, read then) included.
+     */
+    void awaitExit(long seconds, Callable<String> others) throws Exception {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
             process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-            fail(name + ": the guest did not power off within " + seconds + " s" + diagnostics() + others);
+            fail(name + ": the guest did not power off within " + seconds + " s" + diagnostics() + others.call());
         }
     }
 

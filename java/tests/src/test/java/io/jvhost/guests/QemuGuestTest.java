@@ -373,7 +373,7 @@ class QemuGuestTest {
             backend.start(socket, dir);
             long t1 = System.nanoTime();
             vm = QemuGuest.start("guest", qemuCommand.apply(socket, console), dir);
-            vm.awaitExit(GUEST_SECONDS, "\n--- backend (tail) ---\n" + QemuGuest.tail(backend.log(), 30));
+            vm.awaitExit(GUEST_SECONDS, () -> "\n--- backend (tail) ---\n" + QemuGuest.tail(backend.log(), 30));
             long t2 = System.nanoTime();
             assertThat("qemu exit status" + vm.diagnostics(), vm.process.exitValue(), equalTo(0));
 

@@ -77,14 +77,16 @@ class TwoGuestsTest {
                     + " jvhost.peer=10.0.0.1 jvhost.peermac=02:00:00:00:00:01").withMac("02:00:00:00:00:02").withIommu(iommu);
             a = QemuGuest.start("a", QemuGuest.command(ca, sockA, QemuGuest.consoleOf("a", dir)), dir);
             b = QemuGuest.start("b", QemuGuest.command(cb, sockB, QemuGuest.consoleOf("b", dir)), dir);
-            String both = a.diagnostics() + b.diagnostics();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
-            a.awaitExit(Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime())), b.diagnostics()
-                    + "\n--- serve ---\n" + QemuGuest.tail(serve.log(), 30));
-            b.awaitExit(Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime())), a.diagnostics()
-                    + "\n--- serve ---\n" + QemuGuest.tail(serve.log(), 30));
+            QemuGuest ga0 = a;
+            QemuGuest gb0 = b;
+            ServeProcess sv = serve;
+            a.awaitExit(Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime())),
+                    () -> gb0.diagnostics() + "\n--- serve ---\n" + QemuGuest.tail(sv.log(), 30));
+            b.awaitExit(Math.max(1, TimeUnit.NANOSECONDS.toSeconds(deadline - System.nanoTime())),
+                    () -> ga0.diagnostics() + "\n--- serve ---\n" + QemuGuest.tail(sv.log(), 30));
             long t2 = System.nanoTime();
-            both = a.diagnostics() + b.diagnostics();
+            String both = a.diagnostics() + b.diagnostics();
             assertThat("qemu a exit status" + both, a.process.exitValue(), equalTo(0));
             assertThat("qemu b exit status" + both, b.process.exitValue(), equalTo(0));
 
