@@ -374,11 +374,13 @@ public final class VhostDevice {
      *
      * @param guestPhysAddr the first byte written, a guest physical address
      * @param length how many bytes were written
-     * @throws IllegalArgumentException if length is not positive
+     * @throws IllegalArgumentException if length is not positive, or the range is not inside
+     *     [0, 2<sup>63</sup>)
      * @throws IllegalStateException if the device was destroyed
      */
     public void logWrite(long guestPhysAddr, long length) {
         checkLength(length);
+        checkRange("guest physical address", guestPhysAddr, length);
         synchronized (viewLock) {
             checkView();
             NativeVhost.logWrite(vid, guestPhysAddr, length);
@@ -392,16 +394,14 @@ public final class VhostDevice {
      * @param vring the vring
      * @param offset where in the used ring, in bytes
      * @param length how many bytes were written
-     * @throws IllegalArgumentException if the vring is out of range, the offset negative or the
-     *     length not positive
+     * @throws IllegalArgumentException if the vring is out of range, the length not positive, or
+     *     the range is not inside [0, 2<sup>63</sup>)
      * @throws IllegalStateException if the device was destroyed
      */
     public void logUsedVring(int vring, long offset, long length) {
         checkVring(vring);
         checkLength(length);
-        if (offset < 0) {
-            throw new IllegalArgumentException("offset must not be negative: " + offset);
-        }
+        checkRange("offset", offset, length);
         synchronized (viewLock) {
             checkView();
             NativeVhost.logUsedVring(vid, vring, offset, length);
@@ -447,6 +447,14 @@ public final class VhostDevice {
     private void checkVring(int vring) {
         if (vring < 0 || vring >= 2 * port.maxQueuePairs()) {
             throw new IllegalArgumentException("vring " + vring + " outside 0.." + (2 * port.maxQueuePairs() - 1));
+        }
+    }
+
+    /** DPDK adds start and length unsigned: a range that wraps would mark pages nobody wrote. */
+    private static void checkRange(String what, long start, long length) {
+        if (start < 0 || start + length < 0) {
+            throw new IllegalArgumentException(what + " range [0x" + Long.toHexString(start) + ", +" + length
+                    + ") is not inside [0, 2^63)");
         }
     }
 

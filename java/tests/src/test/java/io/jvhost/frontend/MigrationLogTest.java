@@ -4,6 +4,7 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.protocol.VirtioFeature;
@@ -79,6 +80,12 @@ class MigrationLogTest {
             BitSet want = new BitSet();
             want.set(5);
             want.set(15, 17);
+            assertThat(bits(log), equalTo(want));
+            // ranges DPDK would wrap around are refused before they reach it
+            assertThrows(IllegalArgumentException.class, () -> d.logWrite(-PAGE, 1));
+            assertThrows(IllegalArgumentException.class, () -> d.logWrite(Long.MAX_VALUE, 2));
+            assertThrows(IllegalArgumentException.class, () -> d.logWrite(PAGE, 0));
+            assertThrows(IllegalArgumentException.class, () -> d.logUsedVring(0, -1, 4));
             assertThat(bits(log), equalTo(want));
 
             // the used ring of vring 0, as an application that fills a used ring itself would log it
