@@ -25,6 +25,7 @@ static const jvhost_register_fn modules[] = {
 	jvhost_eal_register,
 	jvhost_mbuf_register,
 	jvhost_vhost_register,
+	jvhost_vhost_log_register,
 	jvhost_ethdev_register,
 	jvhost_iotlb_cache_register,
 	jvhost_iotlb_device_register,

@@ -58,6 +58,7 @@ int jvhost_eal_register(JNIEnv *env);
 int jvhost_log_register(JNIEnv *env);
 int jvhost_mbuf_register(JNIEnv *env);
 int jvhost_vhost_register(JNIEnv *env);
+int jvhost_vhost_log_register(JNIEnv *env);
 int jvhost_ethdev_register(JNIEnv *env);
 int jvhost_iotlb_cache_register(JNIEnv *env);
 int jvhost_iotlb_device_register(JNIEnv *env);

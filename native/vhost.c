@@ -361,3 +361,32 @@ jvhost_vhost_register(JNIEnv *env)
 		return -1;
 	return jvhost_register(env, VHOST_CLASS, methods, JVHOST_ARRAY_SIZE(methods));
 }
+
+/*
+ * Dirty-page logging for live migration: writes to guest memory that did not go through
+ * rte_vhost_enqueue_burst/dequeue_burst (which log on their own). DPDK ignores both calls unless
+ * the frontend set VHOST_F_LOG_ALL and a log base, so they are safe to make at any time.
+ */
+static void JNICALL
+vhost_jni_log_write(JNIEnv *env, jclass clazz, jint vid, jlong gpa, jlong len)
+{
+	rte_vhost_log_write(vid, (uint64_t)gpa, (uint64_t)len);
+}
+
+static void JNICALL
+vhost_jni_log_used_vring(JNIEnv *env, jclass clazz, jint vid, jint vring, jlong offset, jlong len)
+{
+	rte_vhost_log_used_vring(vid, (uint16_t)vring, (uint64_t)offset, (uint64_t)len);
+}
+
+static const JNINativeMethod log_methods[] = {
+	{ "logWrite", "(IJJ)V", (void *)vhost_jni_log_write },
+	{ "logUsedVring", "(IIJJ)V", (void *)vhost_jni_log_used_vring },
+};
+
+/* Registered apart from the other vhost natives, so that this addition stays self-contained. */
+int
+jvhost_vhost_log_register(JNIEnv *env)
+{
+	return jvhost_register(env, VHOST_CLASS, log_methods, JVHOST_ARRAY_SIZE(log_methods));
+}

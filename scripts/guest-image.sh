@@ -20,6 +20,14 @@
 #   jvhost.interval=0.05       seconds between them
 #   jvhost.settle=1            seconds to wait after the last ping before reading the counters
 #   jvhost.arp=1               also send one ARP request for jvhost.arpip (default: the peer's .254)
+#   jvhost.pair=send|recv      one of two guests switched through jvhost (serve --mode forward): both
+#                              wait for the peer to answer, then ping it; "send" then sends
+#                              jvhost.bulk= lines of `seq` (default 300000: 1.99 MB) over TCP to the
+#                              "recv" guest (busybox nc, port 5000), which answers "done" on port
+#                              5001 once it has it all, so both read their counters with no traffic
+#                              left in flight. Extra console lines:
+#     JVHOST-PING 50 packets transmitted, 50 packets received, 0% packet loss
+#     JVHOST-BULK role=send|recv bytes=N md5=HEX
 # The console line is:
 #   JVHOST-GUEST iface=eth0 tx_packets=N rx_packets=N tx_bytes=N rx_bytes=N rx_dropped=N queues=N features=0101...
 # (features: the virtio feature bits the driver negotiated, bit 0 first, from the device's sysfs file)
@@ -37,7 +45,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --kernel) kver=${2:?--kernel needs a version}; shift ;;
         --force) force=1 ;;
-        -h|--help) sed -n '2,26p' "${BASH_SOURCE[0]}"; exit 0 ;;
+        -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}"; exit 0 ;;
         *) echo "guest-image.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
     shift
@@ -105,7 +113,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m.ko || echo "JVHOST-GUEST warning=insmod-$m-failed"; done
 
-ip=10.0.0.2/24; peer=10.0.0.1; peermac=02:00:00:00:00:01; count=50; pingers=1; interval=0.05; settle=1; arp=0; arpip=""
+ip=10.0.0.2/24; peer=10.0.0.1; peermac=02:00:00:00:00:01; count=50; pingers=1; interval=0.05; settle=1; arp=0; arpip=""; pair=""; bulk=300000
 for a in $(cat /proc/cmdline); do
     case "$a" in
         jvhost.ip=*) ip=${a#*=} ;;
@@ -117,6 +125,8 @@ for a in $(cat /proc/cmdline); do
         jvhost.settle=*) settle=${a#*=} ;;
         jvhost.arp=*) arp=${a#*=} ;;
         jvhost.arpip=*) arpip=${a#*=} ;;
+        jvhost.pair=*) pair=${a#*=} ;;
+        jvhost.bulk=*) bulk=${a#*=} ;;
     esac
 done
 
@@ -137,7 +147,34 @@ if [ "$arp" = 1 ]; then
     [ -n "$arpip" ] || arpip=${peer%.*}.254
     arping -c 1 -w 1 -I eth0 "$arpip" >/dev/null 2>&1
 fi
+if [ -n "$pair" ]; then
+    # nc's stdin must never reach EOF (nc would half-close and the peer's nc quit early): a fifo
+    # held open for reading and writing gives it one that never does
+    mkfifo /tmp/hold; exec 3<>/tmp/hold
+    if [ "$pair" = recv ]; then nc -l -p 5000 <&3 > /tmp/bulk & else nc -l -p 5001 <&3 > /tmp/done & fi
+    listener=$!
+    if [ "$pair" = send ]; then
+        seq 1 "$bulk" > /tmp/bulk
+        echo "JVHOST-BULK role=send bytes=$(wc -c < /tmp/bulk) md5=$(md5sum < /tmp/bulk | cut -d' ' -f1)"
+    fi
+    # the peer boots in its own time: probe until it answers (probes are counted like any frame)
+    n=0
+    until ping -c 1 -W 1 "$peer" >/dev/null 2>&1 || [ $n -ge 200 ]; do n=$((n + 1)); done
+    echo "JVHOST-PING $(ping -c "$count" -i "$interval" -W 2 -q "$peer" 2>&1 | grep transmitted)"
+    if [ "$pair" = send ]; then
+        n=0
+        until nc "$peer" 5000 < /tmp/bulk || [ $n -ge 60 ]; do n=$((n + 1)); sleep 1; done
+    else
+        wait $listener
+        echo "JVHOST-BULK role=recv bytes=$(wc -c < /tmp/bulk) md5=$(md5sum < /tmp/bulk | cut -d' ' -f1)"
+        n=0
+        until echo done | nc "$peer" 5001 || [ $n -ge 60 ]; do n=$((n + 1)); sleep 1; done
+    fi
+    [ "$pair" = send ] && wait $listener
+    exec 3>&-
+fi
 i=0
+[ -n "$pair" ] && pingers=0
 while [ $i -lt "$pingers" ]; do
     taskset -c $i ping -c "$count" -i "$interval" -W 1 -q "$peer" >/dev/null 2>&1 &
     i=$((i + 1))

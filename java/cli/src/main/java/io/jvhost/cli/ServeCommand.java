@@ -186,7 +186,11 @@ final class ServeCommand implements Callable<Integer> {
                             lastJson = s;
                         } else {
                             Snapshot s = new Snapshot(server, System.nanoTime());
-                            printRates(out, server, last, s);
+                            // no frontend and nothing moved: the waiting line said it all, and a
+                            // column of zeros every second would only bury it
+                            if (anyConnected(ports) || s.differsFrom(last)) {
+                                printRates(out, server, last, s);
+                            }
                             last = s;
                         }
                     }
@@ -319,6 +323,19 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
         }
+
+        boolean differsFrom(Snapshot other) {
+            return !java.util.Arrays.deepEquals(values, other.values);
+        }
+    }
+
+    private static boolean anyConnected(List<VhostUserPort> ports) {
+        for (VhostUserPort p : ports) {
+            if (p.currentDevice() != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void printRates(PrintWriter out, PortServer s, Snapshot a, Snapshot b) {

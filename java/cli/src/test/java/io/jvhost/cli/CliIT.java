@@ -347,6 +347,8 @@ class CliIT {
             serve.awaitOutput("jvhost serve: loopback", 30_000);
             String waiting = "jvhost serve: waiting for a frontend to connect to " + sock;
             serve.awaitOutput(waiting, 30_000);
+            Thread.sleep(2500); // two statistics periods without a frontend
+            assertThat("no column of zeros while nobody is connected", serve.output(), not(containsString("Mpps")));
             long sent;
             try (TestPmd tp = TestPmd.start("net_virtio_user0,path=" + sock, "--forward-mode=txonly")) {
                 serve.awaitOutput("port0: frontend connected", 20_000);

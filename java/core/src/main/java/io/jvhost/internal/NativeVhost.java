@@ -116,4 +116,10 @@ public final class NativeVhost {
             e.featuresChanged(vid, features);
         }
     }
+
+    /** rte_vhost_log_write: marks guest physical [gpa, gpa+len) dirty if the frontend is logging. */
+    public static native void logWrite(int vid, long gpa, long len);
+
+    /** rte_vhost_log_used_vring: marks [offset, offset+len) of vring's used ring dirty if logging. */
+    public static native void logUsedVring(int vid, int vring, long offset, long len);
 }

@@ -334,6 +334,66 @@ public final class VhostDevice {
         }
     }
 
+    // --- live migration --------------------------------------------------------------------------
+
+    /**
+     * Whether the frontend is logging this device's writes to guest memory: it has set
+     * {@code VHOST_F_LOG_ALL} ({@link VirtioFeature#LOG_ALL}), which QEMU does while it migrates the
+     * guest, and clears when the migration ends or fails. While it is on, every write to guest
+     * memory must be logged: {@link #enqueue} and {@link #dequeue} do it themselves (DPDK's data
+     * path); writes an application makes on its own (through a {@link Translation}) need
+     * {@link #logWrite} or {@link #logUsedVring}.
+     *
+     * @return whether dirty-page logging is on
+     * @throws IllegalStateException if the device was destroyed
+     */
+    public boolean isLogging() {
+        return VirtioFeature.LOG_ALL.isIn(features());
+    }
+
+    /**
+     * Marks guest memory dirty in the frontend's log (rte_vhost_log_write), so that a migration
+     * copies it again. Needed only for writes to guest memory outside {@link #enqueue} and
+     * {@link #dequeue}; a no-op while the device is not {@linkplain #isLogging() logging}, so it may
+     * be called after every such write. The address is a guest <em>physical</em> address: with the
+     * vIOMMU ({@link #iommu()}), an I/O virtual address must be translated to one first.
+     *
+     * @param guestPhysAddr the first byte written, a guest physical address
+     * @param length how many bytes were written
+     * @throws IllegalArgumentException if length is not positive, or the range is not inside
+     *     [0, 2<sup>63</sup>)
+     * @throws IllegalStateException if the device was destroyed
+     */
+    public void logWrite(long guestPhysAddr, long length) {
+        checkLength(length);
+        checkRange("guest physical address", guestPhysAddr, length);
+        synchronized (viewLock) {
+            checkView();
+            NativeVhost.logWrite(vid, guestPhysAddr, length);
+        }
+    }
+
+    /**
+     * Marks part of a vring's used ring dirty in the frontend's log (rte_vhost_log_used_vring): for
+     * an application that updates a used ring itself. A no-op while the device is not logging.
+     *
+     * @param vring the vring
+     * @param offset where in the used ring, in bytes
+     * @param length how many bytes were written
+     * @throws IllegalArgumentException if the vring is out of range, the length not positive, or
+     *     the range is not inside [0, 2<sup>63</sup>)
+     * @throws IllegalStateException if the device was destroyed
+     */
+    public void logUsedVring(int vring, long offset, long length) {
+        checkVring(vring);
+        checkLength(length);
+        checkRange("offset", offset, length);
+        synchronized (viewLock) {
+            checkView();
+            NativeVhost.logUsedVring(vid, vring, offset, length);
+        }
+    }
+
     // --- lifetime --------------------------------------------------------------------------------
 
     /** destroy_device, first step: the data path stops, and no burst runs when this returns. */
@@ -373,6 +433,14 @@ public final class VhostDevice {
     private void checkVring(int vring) {
         if (vring < 0 || vring >= 2 * port.maxQueuePairs()) {
             throw new IllegalArgumentException("vring " + vring + " outside 0.." + (2 * port.maxQueuePairs() - 1));
+        }
+    }
+
+    /** DPDK adds start and length unsigned: a range that wraps would mark pages nobody wrote. */
+    private static void checkRange(String what, long start, long length) {
+        if (start < 0 || start + length < 0) {
+            throw new IllegalArgumentException(what + " range [0x" + Long.toHexString(start) + ", +" + length
+                    + ") is not inside [0, 2^63)");
         }
     }
 

@@ -160,6 +160,20 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     /**
+     * VHOST_USER_SET_LOG_BASE: hands the backend the dirty-page log of a live migration, a bitmap
+     * of one bit per 4 KiB guest page (QEMU sends it before it sets VHOST_F_LOG_ALL). The backend
+     * answers with an empty reply, which this waits for.
+     *
+     * @param fd the log's shared memory
+     * @param size its size in bytes
+     * @param offset where the log starts in it
+     * @throws VhostUserException on protocol or I/O error
+     */
+    public void setLogBase(FileDescriptor fd, long size, long offset) throws VhostUserException {
+        request(FrontendRequest.SET_LOG_BASE, le(16).putLong(size).putLong(offset).array(), true, fd);
+    }
+
+    /**
      * @return VHOST_USER_GET_PROTOCOL_FEATURES
      * @throws VhostUserException on protocol or I/O error
      */
@@ -253,8 +267,26 @@ public final class VhostUserConnection implements AutoCloseable {
      * @throws VhostUserException on protocol or I/O error
      */
     public void setVringAddr(int index, long desc, long used, long avail) throws VhostUserException {
+        setVringAddr(index, desc, used, avail, false, 0);
+    }
+
+    /**
+     * VHOST_USER_SET_VRING_ADDR as QEMU sends it again when a migration starts or ends: with
+     * {@code log} the VHOST_VRING_F_LOG flag is set and {@code logGuestAddr}, the used ring's guest
+     * address, tells the backend where its used-ring writes go in the dirty-page log.
+     *
+     * @param index vring index
+     * @param desc descriptor table
+     * @param used used ring
+     * @param avail available ring
+     * @param log whether to set VHOST_VRING_F_LOG
+     * @param logGuestAddr the used ring's guest physical address (or I/O virtual address with the IOMMU), or 0
+     * @throws VhostUserException on protocol or I/O error
+     */
+    public void setVringAddr(int index, long desc, long used, long avail, boolean log, long logGuestAddr)
+            throws VhostUserException {
         ByteBuffer b = le(40);
-        b.putInt(index).putInt(0).putLong(desc).putLong(used).putLong(avail).putLong(0);
+        b.putInt(index).putInt(log ? 1 : 0).putLong(desc).putLong(used).putLong(avail).putLong(logGuestAddr);
         request(FrontendRequest.SET_VRING_ADDR, b.array(), false);
     }
 

@@ -2,10 +2,8 @@ package io.jvhost.guests;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
-import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.greaterThan;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.jvhost.mbuf.MbufPool;
 import io.jvhost.serve.Mode;
@@ -15,14 +13,11 @@ import io.jvhost.testing.SharedEal;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -31,11 +26,7 @@ import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -50,8 +41,7 @@ import org.junit.jupiter.api.Timeout;
  * Without them the tests skip, unless CI=true, where they fail. See docs/guests.md.
  */
 class QemuGuestTest {
-    static final Path TOP = Path.of(System.getProperty("jvhost.basedir", "../..")).toAbsolutePath().normalize();
-    static final boolean CI = "true".equalsIgnoreCase(System.getenv("CI"));
+    static final Path TOP = QemuGuest.TOP;
     /** Echo requests per pinger. */
     static final int PINGS = 50;
     /**
@@ -59,77 +49,14 @@ class QemuGuestTest {
      * serve's 60 s to listen and 60 s to stop it stays under each test's 6-minute JUnit timeout.
      */
     static final long GUEST_SECONDS = 200;
-    static final Pattern GUEST_LINE = Pattern.compile("JVHOST-GUEST iface=eth0 (.*)");
-    static final Pattern SERVE_QUEUE = Pattern.compile(
-            "port0 q(\\d+): rx (\\d+) packets (\\d+) bytes \\| tx (\\d+) packets (\\d+) bytes \\| dropped (\\d+)");
-    /** virtio feature bits (the guest prints them bit 0 first). */
-    static final int F_MRG_RXBUF = 15;
-    static final int F_ACCESS_PLATFORM = 33;
-    static final int F_RING_PACKED = 34;
+    static final int F_MRG_RXBUF = QemuGuest.F_MRG_RXBUF;
+    static final int F_ACCESS_PLATFORM = QemuGuest.F_ACCESS_PLATFORM;
+    static final int F_RING_PACKED = QemuGuest.F_RING_PACKED;
 
-    static String qemu;
-    static Path kernel;
-    static Path initrd;
-
-    /** Why the guest tests cannot run here, or null. */
-    static String missing;
-
-    /** Fails in CI, skips elsewhere: in each test, so that the report counts them as skipped with the reason. */
+    /** Fails in CI, skips elsewhere, without QEMU or the guest image. */
     @BeforeEach
-    void needQemuAndGuest() {
-        if (missing != null) {
-            if (CI) {
-                fail(missing + " (CI=true: the QEMU guest tests must run; .ci/run runs scripts/setup.sh --guests)");
-            }
-            Assumptions.assumeTrue(false, missing);
-        }
-    }
-
-    @BeforeAll
-    static void guestImage() throws Exception {
-        // -Djvhost.test.qemu=PATH runs another QEMU binary (or, pointed at nothing, shows the skip)
-        String name = System.getProperty("jvhost.test.qemu", "qemu-system-x86_64");
-        qemu = name.contains("/") ? (Files.isExecutable(Path.of(name)) ? name : null) : onPath(name);
-        if (qemu == null) {
-            missing = name + " is not installed: run scripts/setup.sh --guests to run the QEMU guest tests";
-            return;
-        }
-        Path log = Files.createTempFile("jvhost-guest-image", ".log");
-        try {
-            Process p = new ProcessBuilder("bash", TOP.resolve("scripts/guest-image.sh").toString())
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            boolean done = p.waitFor(180, TimeUnit.SECONDS);
-            if (!done) {
-                p.destroyForcibly().waitFor();
-            }
-            String out = Files.readString(log, StandardCharsets.UTF_8);
-            if (!done || p.exitValue() != 0) {
-                missing = "scripts/guest-image.sh could not build the guest: " + out.strip();
-                return;
-            }
-            for (String line : out.split("\n")) {
-                if (line.startsWith("kernel=")) {
-                    kernel = Path.of(line.substring(7).strip());
-                } else if (line.startsWith("initrd=")) {
-                    initrd = Path.of(line.substring(7).strip());
-                }
-            }
-            if (kernel == null || initrd == null) {
-                missing = "scripts/guest-image.sh printed no kernel/initrd: " + out;
-            }
-        } finally {
-            Files.deleteIfExists(log);
-        }
-    }
-
-    static String onPath(String name) {
-        for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(File.pathSeparator)) {
-            Path p = Path.of(dir, name);
-            if (Files.isExecutable(p)) {
-                return p.toString();
-            }
-        }
-        return null;
+    void needQemuAndGuest() throws Exception {
+        QemuGuest.requireImage();
     }
 
     /** What one test boots. */
@@ -201,9 +128,9 @@ class QemuGuestTest {
                     List<String> cmd = new ArrayList<>();
                     for (int i = 0; i < vm.size(); i++) {
                         String w = vm.get(i).replace("/tmp/vhost0.sock", socket.toString())
-                                .replace("$kernel", kernel.toString()).replace("$initrd", initrd.toString());
+                                .replace("$kernel", QemuGuest.kernel.toString()).replace("$initrd", QemuGuest.initrd.toString());
                         if (i == 0) {
-                            w = qemu;
+                            w = QemuGuest.qemu;
                         } else if (w.equals("stdio") && vm.get(i - 1).equals("-serial")) {
                             w = "file:" + console;
                         }
@@ -255,13 +182,12 @@ class QemuGuestTest {
     }
 
     /**
-     * Packed ring asked for with the vIOMMU: every guest frame must be counted, whether jvhost then
-     * offers packed rings or not. Today DPDK 22.11 drops each frame that misses in the IOTLB without
-     * counting it (measured here: guest tx 50, serve rx 0, dropped 0; the cause is in
-     * ../shared/notes/guests-packed-migration.md). Enable once jvhost has decided what to do about it.
+     * Packed ring asked for with the vIOMMU: DPDK 22.11 drops, uncounted, each packed-ring frame
+     * that misses in the IOTLB, so a port with the IOMMU does not offer packed rings and QEMU falls
+     * back to split ones (PortFeaturesTest checks the offer): every guest frame is counted, and the
+     * negotiated features say split.
      */
     @Test
-    @Disabled("DPDK 22.11 loses every guest TX frame with packed ring + vIOMMU, uncounted (docs/guests.md); issue 17")
     @Timeout(value = 6, unit = TimeUnit.MINUTES)
     void packedRingWithIommuCountsEveryFrame() throws Exception {
         run(new Scenario("sink", true, true, 1));
@@ -283,28 +209,8 @@ class QemuGuestTest {
 
     /** The QEMU command line (the README's, with the scenario's options). */
     static List<String> qemuCommand(Scenario s, Path socket, Path console) {
-        List<String> cmd = new ArrayList<>(List.of(qemu, "-accel", "tcg",
-                "-machine", s.iommu() ? "q35,kernel-irqchip=split" : "q35",
-                "-m", "256M", "-smp", Integer.toString(s.queuePairs()),
-                "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot",
-                "-serial", "file:" + console,
-                "-kernel", kernel.toString(), "-initrd", initrd.toString(),
-                "-append", "console=ttyS0 ipv6.disable=1 panic=-1"
-                        + (s.iommu() ? " intel_iommu=on iommu=nopt iommu.strict=1" : "")
-                        + " jvhost.count=" + PINGS + " jvhost.pingers=" + s.pingers(),
-                "-object", "memory-backend-memfd,id=mem,size=256M,share=on", "-numa", "node,memdev=mem",
-                "-chardev", "socket,id=c0,path=" + socket,
-                "-netdev", "vhost-user,id=n0,chardev=c0" + (s.queuePairs() > 1 ? ",queues=" + s.queuePairs() : "")));
-        if (s.iommu()) {
-            cmd.addAll(List.of("-device", "intel-iommu,intremap=on,device-iotlb=on,caching-mode=on"));
-        }
-        cmd.addAll(List.of("-device", "pcie-root-port,id=rp1,bus=pcie.0,chassis=1",
-                "-device", "virtio-net-pci,bus=rp1,netdev=n0,mac=02:00:00:00:00:02,vectors=0"
-                        + (s.iommu() ? ",iommu_platform=on,ats=on" : "")
-                        + (s.packed() ? ",packed=on" : "")
-                        + (s.mergeable() ? "" : ",mrg_rxbuf=off")
-                        + (s.queuePairs() > 1 ? ",mq=on" : "")));
-        return cmd;
+        return QemuGuest.command(new QemuGuest.Config(s.iommu(), s.packed(), s.queuePairs(), s.mergeable(),
+                "02:00:00:00:00:02", "jvhost.count=" + PINGS + " jvhost.pingers=" + s.pingers()), socket, console);
     }
 
     /** serve's options for a scenario. */
@@ -321,30 +227,13 @@ class QemuGuestTest {
         return cmd;
     }
 
-    /** {@code jvhost serve ARGS}: io.jvhost.cli.Main in a JVM of its own with the test class path. */
-    static List<String> jvhostCommand(List<String> args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        String logging = System.getProperty("java.util.logging.config.file");
-        if (logging != null) {
-            cmd.add("-Djava.util.logging.config.file=" + logging);
-        }
-        String library = System.getProperty("jvhost.library.path");
-        if (library != null && !library.isEmpty()) {
-            cmd.add("-Djvhost.library.path=" + library);
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.jvhost.cli.Main"));
-        cmd.addAll(args);
-        return cmd;
-    }
-
     void run(Scenario s) throws Exception {
         run(s, socket -> serveArgs(s, socket), (socket, console) -> qemuCommand(s, socket, console));
     }
 
     void run(Scenario s, Function<Path, List<String>> serveArgs, BiFunction<Path, Path, List<String>> qemuCommand)
             throws Exception {
-        run(s, new ServeProcess(s, serveArgs), qemuCommand);
+        run(s, new ServeBackend(s, serveArgs), qemuCommand);
     }
 
     /** Final counts per queue pair (rx packets, rx bytes, tx packets, tx bytes, dropped) and a log to show. */
@@ -367,49 +256,38 @@ class QemuGuestTest {
     }
 
     /** {@code jvhost serve} in a JVM of its own: stopped with SIGTERM, final counts from its output. */
-    static final class ServeProcess implements Backend {
+    static final class ServeBackend implements Backend {
         final Scenario s;
         final Function<Path, List<String>> args;
-        Process process;
-        Path log;
+        ServeProcess serve;
 
-        ServeProcess(Scenario s, Function<Path, List<String>> args) {
+        ServeBackend(Scenario s, Function<Path, List<String>> args) {
             this.s = s;
             this.args = args;
         }
 
         @Override
         public void start(Path socket, Path dir) throws Exception {
-            log = dir.resolve("serve.log");
-            process = new ProcessBuilder(jvhostCommand(args.apply(socket))).redirectErrorStream(true)
-                    .redirectOutput(log.toFile()).start();
-            awaitText(process, log, "jvhost serve: ", 60);
+            serve = ServeProcess.start(args.apply(socket), dir.resolve("serve.log"));
         }
 
         @Override
         public Counts stop() throws Exception {
-            process.destroy(); // SIGTERM: serve prints its final counts
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                fail("jvhost serve did not stop within 60 s of SIGTERM:\n" + log());
-            }
-            String served = log();
-            assertThat(served, process.exitValue(), equalTo(0));
-            assertThat(served, containsString("mbufs in use at exit: 0 of"));
+            String served = serve.stop();
             assertThat(served, containsString("port0: frontend connected (vid 0, " + 2 * s.queuePairs() + " vrings"
                     + (s.iommu() ? ", IOMMU)" : ")")));
-            return new Counts(serveCounts(served, s.queuePairs()), served);
+            return new Counts(ServeProcess.finalCounts(served, 0, s.queuePairs()), served);
         }
 
         @Override
         public String log() throws IOException {
-            return log == null ? "" : read(log);
+            return serve == null ? "" : serve.log();
         }
 
         @Override
         public void kill() throws Exception {
-            if (process != null) {
-                process.destroyForcibly();
-                process.waitFor(30, TimeUnit.SECONDS);
+            if (serve != null) {
+                serve.close();
             }
         }
     }
@@ -487,24 +365,19 @@ class QemuGuestTest {
         long t0 = System.nanoTime();
         Path dir = Files.createTempDirectory("jvhost-qemu");
         Path socket = dir.resolve("vhost.sock");
-        Path console = dir.resolve("console.log");
-        Path qemuLog = dir.resolve("qemu.log");
-        Process vm = null;
+        Path console = QemuGuest.consoleOf("guest", dir);
+        QemuGuest vm = null;
         try {
             backend.start(socket, dir);
             long t1 = System.nanoTime();
-            List<String> qemuCmd = qemuCommand.apply(socket, console);
-            vm = new ProcessBuilder(qemuCmd).redirectErrorStream(true).redirectOutput(qemuLog.toFile()).start();
-            if (!vm.waitFor(GUEST_SECONDS, TimeUnit.SECONDS)) {
-                vm.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-                fail("the guest did not power off within " + GUEST_SECONDS + " s" + diagnostics(console, qemuLog, backend));
-            }
+            vm = QemuGuest.start("guest", qemuCommand.apply(socket, console), dir);
+            vm.awaitExit(GUEST_SECONDS, () -> "\n--- backend (tail) ---\n" + QemuGuest.tail(backend.log(), 30));
             long t2 = System.nanoTime();
-            assertThat("qemu exit status" + diagnostics(console, qemuLog, backend), vm.exitValue(), equalTo(0));
+            assertThat("qemu exit status" + vm.diagnostics(), vm.process.exitValue(), equalTo(0));
 
+            Map<String, String> guest = vm.counters("\n--- backend (tail) ---\n" + QemuGuest.tail(backend.log(), 30));
             Counts counts = backend.stop();
             String served = counts.log();
-            Map<String, String> guest = guestLine(console, qemuLog, backend);
             long[][] q = counts.queues();
             long guestTx = Long.parseLong(guest.get("tx_packets"));
             long guestRx = Long.parseLong(guest.get("rx_packets"));
@@ -555,83 +428,17 @@ class QemuGuestTest {
                     (t1 - t0) / 1e9, (t2 - t1) / 1e9, (System.nanoTime() - t0) / 1e9);
         } finally {
             // a JUnit timeout interrupts this thread: clear it so that the waits below still wait
-            boolean interrupted = Thread.interrupted();
             if (vm != null) {
-                vm.destroyForcibly();
-                vm.waitFor(30, TimeUnit.SECONDS);
+                vm.close();
             }
+            boolean interrupted = Thread.interrupted();
             backend.kill();
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-            List<String> left = ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
-                    .map(h -> h.pid() + " " + h.info().commandLine().orElse("?"))
-                    .filter(c -> c.contains("qemu-system") || c.contains("io.jvhost.cli.Main")).toList();
-            deleteTree(dir);
-            assertThat("processes left behind", left, empty());
+            QemuGuest.deleteTree(dir);
+            QemuGuest.assertNoneLeft();
         }
     }
 
-    /** The guest's console line as key=value pairs. */
-    static Map<String, String> guestLine(Path console, Path qemuLog, Backend backend) throws IOException {
-        Matcher m = GUEST_LINE.matcher(read(console));
-        if (!m.find()) {
-            fail("no JVHOST-GUEST counter line on the guest's console" + diagnostics(console, qemuLog, backend));
-        }
-        Map<String, String> r = new HashMap<>();
-        for (String kv : m.group(1).strip().split(" ")) {
-            int eq = kv.indexOf('=');
-            r.put(kv.substring(0, eq), kv.substring(eq + 1));
-        }
-        return r;
-    }
-
-    /** serve's final counts per queue pair: rx packets, rx bytes, tx packets, tx bytes, dropped. */
-    static long[][] serveCounts(String served, int queuePairs) {
-        int at = served.indexOf("final after");
-        assertThat(served, at >= 0, equalTo(true));
-        long[][] r = new long[queuePairs][];
-        Matcher m = SERVE_QUEUE.matcher(served.substring(at));
-        while (m.find()) {
-            int q = Integer.parseInt(m.group(1));
-            r[q] = new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(3)), Long.parseLong(m.group(4)),
-                Long.parseLong(m.group(5)), Long.parseLong(m.group(6))};
-        }
-        for (int q = 0; q < queuePairs; q++) {
-            assertThat("no final count for q" + q + " in:\n" + served, r[q] != null, equalTo(true));
-        }
-        return r;
-    }
-
-    static void awaitText(Process p, Path log, String text, long seconds) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (!read(log).contains(text)) {
-            if (System.nanoTime() > deadline || !p.isAlive()) {
-                fail("no '" + text + "' from jvhost serve within " + seconds + " s:\n" + read(log));
-            }
-            Thread.sleep(50);
-        }
-    }
-
-    static String read(Path p) throws IOException {
-        return Files.exists(p) ? new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1) : "";
-    }
-
-    static String tail(String s, int lines) {
-        String[] all = s.split("\n");
-        return String.join("\n", List.of(all).subList(Math.max(0, all.length - lines), all.length));
-    }
-
-    static String diagnostics(Path console, Path qemuLog, Backend backend) throws IOException {
-        return "\n--- guest console (tail) ---\n" + tail(read(console), 40) + "\n--- qemu ---\n" + tail(read(qemuLog), 20)
-                + "\n--- backend (tail) ---\n" + tail(backend.log(), 30);
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> all = Files.walk(dir)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 }
