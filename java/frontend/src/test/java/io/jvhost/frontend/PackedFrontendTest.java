@@ -159,6 +159,39 @@ class PackedFrontendTest {
         }
     }
 
+    /**
+     * A device that writes used descriptors the driver never made available is caught, not
+     * trusted: the test plays the device on rings nobody serves (a port without a server), writing
+     * a used descriptor with AVAIL = USED = the wrap counter, as a device would.
+     */
+    @Test
+    void bogusUsedDescriptorsAreRefused() throws Exception {
+        try (VhostUserPort idle = VhostUserPort.builder(dir.resolve("idle.sock")).open();
+                VirtioNetFrontend dev = open(idle, VirtioNetFrontend.builder(idle.socket()).packed(true)
+                        .mergeableRxBuffers(false))) {
+            byte[] f = Traffic.frame(0, 1, 100);
+            assertThat(dev.send(0, f, 0, f.length), is(true));
+            assertThat(dev.txInFlight(0), is(1));
+            // transmit: used id 77 at position 0, never handed out
+            writeUsed(dev, dev.layout(1).descGpa(), 0, 77, 0);
+            IllegalStateException tx = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> dev.txInFlight(0));
+            assertThat(tx.getMessage(), org.hamcrest.Matchers.containsString("used id 77"));
+            // receive: a used length larger than the buffer
+            writeUsed(dev, dev.layout(0).descGpa(), 0, 0, 1 << 20);
+            IllegalStateException rx = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> dev.receive(0, new byte[9216]));
+            assertThat(rx.getMessage(), org.hamcrest.Matchers.containsString("used len"));
+        }
+    }
+
+    /** Writes a used descriptor (id, len, flags AVAIL|USED for wrap counter 1) at ring position {@code pos}. */
+    private static void writeUsed(VirtioNetFrontend dev, long ringGpa, int pos, int id, int len) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(len).putShort((short) id).putShort((short) (PackedRing.DESC_F_AVAIL | PackedRing.DESC_F_USED));
+        dev.memory().write(ringGpa + 16L * pos + 8, b.array(), 0, 8);
+    }
+
     /** Where a ring is after {@code count} single-descriptor buffers: index | wrap counter << 15 (starts at 1). */
     static int packedBase(int count, int ringSize) {
         int wrap = 1 ^ ((count / ringSize) & 1);

@@ -217,6 +217,19 @@ class PackedIommuTest {
     }
 
     /**
+     * jvhost's policy seen from the frontend: a port with the IOMMU that does not name packed rings
+     * does not offer them, and a frontend asking for both is refused clearly.
+     */
+    @Test
+    void aPortWithTheIommuOffersPackedRingsOnlyWhenAsked() throws Exception {
+        try (VhostUserPort plain = VhostUserPort.builder(dir.resolve("no-packed.sock")).iommu(true).open()) {
+            VhostUserException e = org.junit.jupiter.api.Assertions.assertThrows(VhostUserException.class,
+                    () -> VirtioNetFrontend.builder(plain.socket()).iommu(IommuMode.QEMU).packed(true).open());
+            assertThat(e.getMessage(), org.hamcrest.Matchers.containsString("does not offer virtio features {34}"));
+        }
+    }
+
+    /**
      * Eager mapping: every frame comes back byte-exact, counts exact; the only MISSes are DPDK's
      * read-write asks for transmit buffers from its batch dequeue, refused without loss.
      */
