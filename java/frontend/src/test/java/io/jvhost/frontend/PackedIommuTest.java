@@ -290,6 +290,8 @@ class PackedIommuTest {
             long tx0 = c.txPackets();
             long drop0 = c.dropped();
 
+            assertThat("LAZY pre-sends nothing", iommu.log().events().stream()
+                    .filter(e -> e.type() == Type.UPDATE && e.cause() != IotlbLog.Cause.MISS).toList(), empty());
             Run r = oneAtATime(dev, mirror, fed, 0, 0, n);
             assertThat("nothing else arrives", Traffic.drain(dev, 0, Duration.ofMillis(500)), empty());
             System.out.println("packed+IOMMU lazy (mergeable " + mergeable + "): lost " + r.lost() + " of " + n
@@ -345,6 +347,15 @@ class PackedIommuTest {
     void invalidatedBuffersMissAgainAndTheModelPredictsWhichFramesAreLost() throws Exception {
         try (VirtioNetFrontend dev = open(IommuMode.QEMU)) {
             VirtualIommu iommu = dev.iommu();
+            // QEMU mode pre-sends what SET_VRING_ADDR calls the used ring: the device event areas
+            List<Long> present = iommu.log().events().stream()
+                    .filter(e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.PRESEND_USED_RING)
+                    .map(Event::iova).toList();
+            List<Long> deviceAreas = new ArrayList<>();
+            for (int v = 0; v < 4; v++) {
+                deviceAreas.add(dev.layout(v).usedAddr());
+            }
+            assertThat(present, is(deviceAreas));
             IotlbModelMirror mirror = IotlbModelMirror.of(port.currentDevice());
             long[] fed = {iommu.log().nextSeq()};
             Run warm = oneAtATime(dev, mirror, fed, 0, 0, 20);
