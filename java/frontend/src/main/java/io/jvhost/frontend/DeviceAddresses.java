@@ -46,6 +46,22 @@ final class DeviceAddresses {
         map(vq.usedGpa, roundPage(vq.usedBytes()), Access.RW);
     }
 
+    /** Maps a packed vring's descriptor ring and event suppression areas RW, if there is an IOMMU. */
+    void mapRings(PackedRing r) {
+        map(r.descGpa, roundPage(r.descBytes()), Access.RW);
+        map(r.driverEventGpa, GuestMemory.PAGE_SIZE, Access.RW);
+        map(r.deviceEventGpa, GuestMemory.PAGE_SIZE, Access.RW);
+    }
+
+    /**
+     * @return the layout of a packed vring whose buffers lie in [lo, hi): its avail and used
+     *         addresses are those of the driver and device event suppression areas
+     */
+    VringLayout layout(PackedRing r, long lo, long hi) {
+        return new VringLayout(r.index, r.size, ring(r.descGpa), ring(r.driverEventGpa), ring(r.deviceEventGpa),
+                r.descGpa, r.driverEventGpa, r.deviceEventGpa, dev(lo), lo, hi - lo);
+    }
+
     /** @return the layout of a vring whose buffers lie in [lo, hi) */
     VringLayout layout(SplitVirtqueue vq, long lo, long hi) {
         return new VringLayout(vq.index, vq.size, ring(vq.descGpa), ring(vq.availGpa), ring(vq.usedGpa),

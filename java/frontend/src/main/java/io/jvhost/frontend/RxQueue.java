@@ -9,11 +9,12 @@ import java.nio.ByteBuffer;
  * chains of page-sized descriptors that each hold a header and a whole frame. Buffers are mapped
  * read-write for the device and every used element it returns is checked before it is trusted.
  */
-final class RxQueue {
+final class RxQueue implements RxRing {
     private static final int HDR = VirtioNetFrontend.NET_HDR_SIZE;
 
     final SplitVirtqueue vq;
     final VringLayout layout;
+    private final Vring vring;
     private final GuestMemory memory;
     private final boolean mergeable;
     private final long[] descGpa;
@@ -26,6 +27,7 @@ final class RxQueue {
         this.memory = memory;
         this.mergeable = mergeable;
         this.vq = new SplitVirtqueue(memory, index, ringSize);
+        this.vring = new SplitVring(vq);
         addresses.mapRings(vq);
         this.descGpa = new long[ringSize];
         this.descLen = new int[ringSize];
@@ -77,8 +79,29 @@ final class RxQueue {
         this.layout = addresses.layout(vq, lo, hi);
     }
 
+    @Override
+    public Vring vring() {
+        return vring;
+    }
+
+    @Override
+    public VringLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public int[] usedElement(int pos) {
+        return new int[] {vq.usedIdAt(pos), vq.usedLenAt(pos)};
+    }
+
+    @Override
+    public int usedConsumed() {
+        return vq.lastUsed();
+    }
+
     /** @return the length of the next complete received frame (without header), or -1 */
-    int peek() {
+    @Override
+    public int peek() {
         int pending = vq.usedPending();
         if (pending == 0) {
             return -1;
@@ -124,7 +147,8 @@ final class RxQueue {
      * Copies the frame {@link #peek()} measured into {@code dstBuf} (from its position, which
      * advances) or {@code dstArr} (from {@code dstOff}), and gives its buffers back to the device.
      */
-    void take(ByteBuffer dstBuf, byte[] dstArr, int dstOff) {
+    @Override
+    public void take(ByteBuffer dstBuf, byte[] dstArr, int dstOff) {
         int nbufs = mergeable ? numBuffers(vq.usedId(0)) : 1;
         int out = dstOff;
         for (int k = 0; k < nbufs; k++) {
@@ -155,19 +179,23 @@ final class RxQueue {
     }
 
     /** @return the head descriptor the device will write the next frame to */
-    int nextHead() {
+    @Override
+    public int nextHead() {
         return vq.availEntry(vq.lastUsed() + vq.usedPending());
     }
 
-    long descGpa(int id) {
+    @Override
+    public long descGpa(int id) {
         return descGpa[id];
     }
 
-    int descLen(int id) {
+    @Override
+    public int descLen(int id) {
         return descLen[id];
     }
 
-    int chainLen() {
+    @Override
+    public int chainLen() {
         return chainLen;
     }
 }

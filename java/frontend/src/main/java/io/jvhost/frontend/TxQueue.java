@@ -7,9 +7,10 @@ import java.nio.ByteBuffer;
  * A transmit virtqueue: one buffer ("slot") per descriptor, each holding a virtio-net header and
  * a frame, mapped read-only for the device. Slots come back when the device marks them used.
  */
-final class TxQueue {
+final class TxQueue implements TxRing {
     final SplitVirtqueue vq;
     final VringLayout layout;
+    private final Vring vring;
     private final GuestMemory memory;
     private final long[] slotGpa;
     private final int[] free;
@@ -18,6 +19,7 @@ final class TxQueue {
     TxQueue(GuestMemory memory, DeviceAddresses addresses, int index, int ringSize, int slotSize) {
         this.memory = memory;
         this.vq = new SplitVirtqueue(memory, index, ringSize);
+        this.vring = new SplitVring(vq);
         addresses.mapRings(vq);
         this.slotGpa = new long[ringSize];
         this.free = new int[ringSize];
@@ -35,8 +37,29 @@ final class TxQueue {
         this.layout = addresses.layout(vq, lo, hi);
     }
 
+    @Override
+    public Vring vring() {
+        return vring;
+    }
+
+    @Override
+    public VringLayout layout() {
+        return layout;
+    }
+
+    @Override
+    public int[] usedElement(int pos) {
+        return new int[] {vq.usedIdAt(pos), vq.usedLenAt(pos)};
+    }
+
+    @Override
+    public int usedConsumed() {
+        return vq.lastUsed();
+    }
+
     /** @return the GPA of slot {@code id} */
-    long slotGpa(int id) {
+    @Override
+    public long slotGpa(int id) {
         return slotGpa[id];
     }
 
@@ -45,7 +68,8 @@ final class TxQueue {
      *
      * @return its id, or -1 if the ring is full
      */
-    int take() {
+    @Override
+    public int take() {
         reclaim();
         if (freeTop == 0) {
             return -1;
@@ -60,7 +84,8 @@ final class TxQueue {
     }
 
     /** Makes slot {@code id}, with a frame of {@code len} bytes after its header, available; kicks if asked. */
-    void publish(int id, int len, VringNotifier notifier) {
+    @Override
+    public void publish(int id, int len, VringNotifier notifier) {
         vq.setDescLen(id, VirtioNetFrontend.NET_HDR_SIZE + len);
         vq.addAvail(id);
         vq.publish();
@@ -84,7 +109,8 @@ final class TxQueue {
     }
 
     /** @return slots handed to the device and not used yet */
-    int inFlight() {
+    @Override
+    public int inFlight() {
         reclaim();
         return vq.size - freeTop;
     }

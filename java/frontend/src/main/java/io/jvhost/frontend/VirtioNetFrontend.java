@@ -24,6 +24,10 @@ import java.util.Objects;
  * with {@link Builder#notifications(boolean)} they are real descriptors and
  * {@link #awaitReceive} sleeps until the backend signals).
  *
+ * <p>With {@link Builder#packed(boolean)} the vrings are packed virtqueues (VIRTIO_F_RING_PACKED,
+ * virtio 1.1 §2.7) instead: every buffer is one descriptor (also the receive buffers without
+ * mergeable buffers: one contiguous buffer for a header and a whole frame).
+ *
  * <p>Every frame travels with the 12-byte {@code virtio_net_hdr_mrg_rxbuf} (VIRTIO_F_VERSION_1 is
  * always negotiated). Receive buffers are, with mergeable buffers, single descriptors of
  * {@link Builder#rxBufferSize(int)} bytes (a frame may span several, announced by
@@ -59,6 +63,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
         private long iovaOffset = 0x10_0000_0000L;
         private long granule = GuestMemory.PAGE_SIZE;
         private boolean notifications;
+        private boolean packed;
 
         private Builder(Path socket) {
             this.socket = Objects.requireNonNull(socket, "socket");
@@ -208,6 +213,15 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
 
         /**
+         * @param on negotiate VIRTIO_F_RING_PACKED and use packed virtqueues (default false: split)
+         * @return this
+         */
+        public Builder packed(boolean on) {
+            this.packed = on;
+            return this;
+        }
+
+        /**
          * Creates the memory, connects and sets the device up.
          *
          * @return the running device
@@ -235,8 +249,8 @@ public final class VirtioNetFrontend implements AutoCloseable {
     private final VirtualIommu iommu;
     private final VhostUserConnection conn;
     private final DeviceAddresses addresses;
-    private final TxQueue[] tx;
-    private final RxQueue[] rx;
+    private final TxRing[] tx;
+    private final RxRing[] rx;
     private final long features;
     private final long protocolFeatures;
     private final int txSlotSize;
@@ -264,8 +278,8 @@ public final class VirtioNetFrontend implements AutoCloseable {
         this.memory = mem;
         this.iommu = b.iommu.enabled() ? new VirtualIommu(mem, b.granule) : null;
         this.addresses = new DeviceAddresses(mem, iommu, b.iovaOffset);
-        this.tx = new TxQueue[b.queuePairs];
-        this.rx = new RxQueue[b.queuePairs];
+        this.tx = new TxRing[b.queuePairs];
+        this.rx = new RxRing[b.queuePairs];
         this.notifiers = new VringNotifier[b.notifications ? 2 * b.queuePairs : 0];
         VhostUserConnection c = null;
         try {
@@ -277,8 +291,13 @@ public final class VirtioNetFrontend implements AutoCloseable {
                 }
             }
             for (int q = 0; q < b.queuePairs; q++) {
-                rx[q] = new RxQueue(mem, addresses, 2 * q, b.ringSize, b.mergeable, b.rxBufferSize, b.maxFrameSize);
-                tx[q] = new TxQueue(mem, addresses, 2 * q + 1, b.ringSize, txSlotSize);
+                if (b.packed) {
+                    rx[q] = new PackedRxQueue(mem, addresses, 2 * q, b.ringSize, b.mergeable, b.rxBufferSize, b.maxFrameSize);
+                    tx[q] = new PackedTxQueue(mem, addresses, 2 * q + 1, b.ringSize, txSlotSize);
+                } else {
+                    rx[q] = new RxQueue(mem, addresses, 2 * q, b.ringSize, b.mergeable, b.rxBufferSize, b.maxFrameSize);
+                    tx[q] = new TxQueue(mem, addresses, 2 * q + 1, b.ringSize, txSlotSize);
+                }
             }
             c = b.listen ? VhostUserConnection.accept(b.socket, b.timeout) : VhostUserConnection.connect(b.socket, b.timeout);
             long[] negotiated = negotiate(c);
@@ -315,6 +334,9 @@ public final class VirtioNetFrontend implements AutoCloseable {
         }
         if (cfg.queuePairs > 1) {
             want |= VirtioFeature.NET_MQ.mask();
+        }
+        if (cfg.packed) {
+            want |= VirtioFeature.RING_PACKED.mask();
         }
         long missing = want & ~offered;
         if (missing != 0) {
@@ -365,40 +387,43 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     private void start() throws VhostUserException {
         conn.setMemTable(memory);
-        List<SplitVirtqueue> all = new ArrayList<>();
+        List<Vring> all = new ArrayList<>();
         for (int q = 0; q < cfg.queuePairs; q++) {
-            all.add(rx[q].vq);
-            all.add(tx[q].vq);
+            all.add(rx[q].vring());
+            all.add(tx[q].vring());
         }
         if (notifiers.length > 0) {
             for (int q = 0; q < cfg.queuePairs; q++) {
-                rx[q].vq.setAvailFlags(0);
+                rx[q].vring().askInterrupts();
             }
         }
-        for (SplitVirtqueue vq : all) {
-            conn.setVringNum(vq.index, vq.size);
-            conn.setVringBase(vq.index, 0);
-            conn.setVringAddr(vq.index, addresses.ring(vq.descGpa), addresses.ring(vq.usedGpa), addresses.ring(vq.availGpa));
-            VringNotifier n = notifiers.length > 0 ? notifiers[vq.index] : null;
+        for (Vring vq : all) {
+            int index = vq.index();
+            conn.setVringNum(index, vq.size());
+            // packed: avail index and wrap counter (bit 15, starting at 1), as vhost-user specifies
+            conn.setVringBase(index, vq.initialBase());
+            conn.setVringAddr(index, addresses.ring(vq.descGpa()), addresses.ring(vq.deviceGpa()), addresses.ring(vq.driverGpa()));
+            VringNotifier n = notifiers.length > 0 ? notifiers[index] : null;
             try {
-                conn.setVringKick(vq.index, n == null ? null : n.kickFd());
-                conn.setVringCall(vq.index, n == null ? null : n.callFd());
+                conn.setVringKick(index, n == null ? null : n.kickFd());
+                conn.setVringCall(index, n == null ? null : n.callFd());
             } catch (VhostUserException e) {
                 throw e;
             } catch (java.io.IOException e) {
-                throw new VhostUserException("cannot pass kick/call descriptors of vring " + vq.index, e);
+                throw new VhostUserException("cannot pass kick/call descriptors of vring " + index, e);
             }
         }
         if (cfg.iommu == IommuMode.QEMU) {
-            for (SplitVirtqueue vq : all) {
-                iommu.update(addresses.dev(vq.usedGpa), DeviceAddresses.roundPage(vq.usedBytes()), IotlbLog.Cause.PRESEND_USED_RING);
+            // QEMU pre-sends the used ring, for packed rings the device event area (its "used" address)
+            for (Vring vq : all) {
+                iommu.update(addresses.dev(vq.deviceGpa()), DeviceAddresses.roundPage(vq.deviceBytes()), IotlbLog.Cause.PRESEND_USED_RING);
             }
         } else if (cfg.iommu == IommuMode.EAGER) {
             iommu.updateAll();
         }
         if (VirtioFeature.PROTOCOL_FEATURES.isIn(features)) {
-            for (SplitVirtqueue vq : all) {
-                conn.setVringEnable(vq.index, true);
+            for (Vring vq : all) {
+                conn.setVringEnable(vq.index(), true);
             }
         }
     }
@@ -433,6 +458,11 @@ public final class VirtioNetFrontend implements AutoCloseable {
         return cfg.mergeable;
     }
 
+    /** @return whether the vrings are packed virtqueues */
+    public boolean packed() {
+        return cfg.packed;
+    }
+
     /** @return the IOMMU mode */
     public IommuMode iommuMode() {
         return cfg.iommu;
@@ -465,7 +495,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     public VringLayout layout(int vringIndex) {
         int q = vringIndex / 2;
         checkQueue(q);
-        return vringIndex % 2 == 0 ? rx[q].layout : tx[q].layout;
+        return vringIndex % 2 == 0 ? rx[q].layout() : tx[q].layout();
     }
 
     private void checkQueue(int q) {
@@ -531,7 +561,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     }
 
     private void txPublish(int q, int id, int len) {
-        tx[q].publish(id, len, notifiers.length > 0 ? notifiers[tx[q].vq.index] : null);
+        tx[q].publish(id, len, notifiers.length > 0 ? notifiers[tx[q].vring().index()] : null);
     }
 
     /**
@@ -639,7 +669,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
     public RxBuffer nextRxBuffer(int q) {
         checkOpen();
         checkQueue(q);
-        RxQueue r = rx[q];
+        RxRing r = rx[q];
         int head = r.nextHead();
         return new RxBuffer(addresses.dev(r.descGpa(head)), r.descGpa(head), r.descLen(head));
     }
@@ -650,15 +680,14 @@ public final class VirtioNetFrontend implements AutoCloseable {
     int[] usedElement(int vringIndex, int pos) {
         int q = vringIndex / 2;
         checkQueue(q);
-        SplitVirtqueue vq = vringIndex % 2 == 0 ? rx[q].vq : tx[q].vq;
-        return new int[] {vq.usedIdAt(pos), vq.usedLenAt(pos)};
+        return vringIndex % 2 == 0 ? rx[q].usedElement(pos) : tx[q].usedElement(pos);
     }
 
     /** Used elements consumed so far (free-running) on a vring. */
     int usedConsumed(int vringIndex) {
         int q = vringIndex / 2;
         checkQueue(q);
-        return (vringIndex % 2 == 0 ? rx[q].vq : tx[q].vq).lastUsed();
+        return vringIndex % 2 == 0 ? rx[q].usedConsumed() : tx[q].usedConsumed();
     }
 
     /** Wake-ups on the call descriptor of a vring (notifications on). */
@@ -673,7 +702,7 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     /** Device addresses of the descriptors of the receive buffer (chain) with head {@code id}. */
     long[] rxBufferAddrs(int q, int head) {
-        RxQueue r = rx[q];
+        RxRing r = rx[q];
         long[] out = new long[r.chainLen()];
         for (int k = 0; k < out.length; k++) {
             out[k] = addresses.dev(r.descGpa(head + k));

@@ -2,7 +2,9 @@ package io.jvhost.frontend;
 
 /**
  * Where one vring and its buffers live: device addresses (IOVAs with the IOMMU on, else the
- * addresses the backend is given: userspace addresses for rings, GPAs for buffers) and GPAs.
+ * addresses the backend is given: userspace addresses for rings, GPAs for buffers) and GPAs. For a
+ * packed vring the "avail" and "used" addresses are those of the driver and device event
+ * suppression areas (what SET_VRING_ADDR carries in their place).
  *
  * @param index vring index (2q receive, 2q+1 transmit of queue pair q)
  * @param size ring size

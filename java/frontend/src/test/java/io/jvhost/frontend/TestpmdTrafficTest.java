@@ -86,6 +86,31 @@ class TestpmdTrafficTest {
         }
     }
 
+    /**
+     * Packed virtqueues against {@code net_vhost} (DPDK 22.11 offers VIRTIO_F_RING_PACKED, with
+     * {@code iommu-support=1} too). With the IOMMU only eager mapping: a transmit miss on a packed
+     * ring loses the frame in DPDK 22.11 (PackedIommuTest); the only MISSes here are the batch
+     * dequeue's read-write asks for transmit buffers, refused, with nothing lost.
+     */
+    @ParameterizedTest(name = "packed iommu={0} mergeable={1}")
+    @CsvSource({"OFF,true", "OFF,false", "EAGER,true"})
+    void packedRingsComeBackByteExactOnEveryQueue(IommuMode iommu, boolean mergeable) throws Exception {
+        try (VirtioNetFrontend dev = VirtioNetFrontend.builder(testpmd.socket()).queuePairs(QUEUES).iommu(iommu)
+                .mergeableRxBuffers(mergeable).packed(true).open()) {
+            assertThat(VirtioFeature.RING_PACKED.isIn(dev.features()), is(true));
+            assertEchoed(dev, 3 * Traffic.SIZES.length);
+            if (iommu.enabled()) {
+                for (IotlbLog.Event e : dev.iommu().log().events()) {
+                    if (e.type() == IotlbLog.Type.MISS && e.outcome() != IotlbLog.MissOutcome.ANSWERED) {
+                        assertThat(e.toString(), e.perm(), is(io.jvhost.protocol.Access.RW.wire()));
+                        assertThat(e.toString(), PackedIommuTest.in(dev.layout(1), e.iova())
+                                || PackedIommuTest.in(dev.layout(3), e.iova()), is(true));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void severalRegionsOfGuestMemory() throws Exception {
         try (VirtioNetFrontend dev = VirtioNetFrontend.builder(testpmd.socket()).queuePairs(QUEUES)
