@@ -41,6 +41,9 @@ FRONT_LCORES = "0@0,1@1"
 BACK_LCORES = "0@1,1@0"
 JVHOST_CPUS = "0"
 FRONT_CPUS = "1"
+# --other-java: a second JVM for jvhost's serve (e.g. a JDK 25 beside the default 17), measured in
+# the same repetitions as the first, so that the two JDKs are compared on the VM's same mood
+OTHER_JAVA = None
 
 
 class Proc:
@@ -156,12 +159,13 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
     scenario = scenario.replace("-iommu", "").replace("-packed", "")
     procs = []
     try:
-        if backend == "jvhost":
+        if backend.startswith("jvhost"):
             mode = {"rx": "sink", "tx": "source", "loop": "loopback", "macswap": "macswap"}[scenario]
             # like testpmd's forwarding lcore, only the serving thread is pinned; the JVM's other
             # threads (JIT, GC, DPDK's vhost-events thread) go where the scheduler puts them, as
             # testpmd's control threads do
-            cmd = ["java", "-jar", jar(), "serve", "--socket", sock, "--mode", mode, "--cpu", JVHOST_CPUS,
+            java = OTHER_JAVA if backend == "jvhost-other" else "java"
+            cmd = [java, "-jar", jar(), "serve", "--socket", sock, "--mode", mode, "--cpu", JVHOST_CPUS,
                    "--size", str(size), "--stats-period", "0", "--memory", "256" if hugepages else "1024"]
             if hugepages:
                 cmd.append("--hugepages")
@@ -181,7 +185,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
         while not os.path.exists(sock) and time.monotonic() < deadline:
             time.sleep(0.05)
         if iommu:
-            if backend != "jvhost":
+            if not backend.startswith("jvhost"):
                 back.command("start")
             # the backend's socket is up; the Java frontend connects, warms up and measures itself
             front = Proc(["taskset", "-c", FRONT_CPUS, "java", "-cp", bench_jar(), "io.jvhost.bench.FrontendRate",
@@ -207,7 +211,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
         else:
             raise RuntimeError("the virtio-user frontend never came up on " + sock)
         time.sleep(1.0)
-        if backend != "jvhost":
+        if not backend.startswith("jvhost"):
             back.command("start")
         front.command("start tx_first 16" if scenario in ("loop", "macswap") else "start")
         time.sleep(warmup)
@@ -248,7 +252,11 @@ def main():
     ap.add_argument("--scenarios", default="rx,tx,loop,macswap,rx-packed,tx-packed,loop-packed,rx-iommu,tx-iommu,loop-iommu")
     ap.add_argument("--sizes", default="64,1518")
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench", "result.json"))
+    ap.add_argument("--other-java", help="also run jvhost's serve on this java (e.g. a JDK 25), in the same"
+                    " repetitions: its rate, and its median paired ratio to the default java's")
     a = ap.parse_args()
+    global OTHER_JAVA
+    OTHER_JAVA = a.other_java
     if a.quick:
         a.reps, a.window, a.warmup = 1, 1.5, 1.0
 
@@ -256,9 +264,10 @@ def main():
     print("%-12s %6s  %-22s %-22s %6s" % ("scenario", "bytes", "jvhost Mpps (min-max)", "testpmd Mpps (min-max)", "ratio"))
     for scenario in a.scenarios.split(","):
         for size in [int(s) for s in a.sizes.split(",")]:
-            runs = {"jvhost": [], "testpmd": []}
+            runs = {"jvhost": [], "testpmd": [], "jvhost-other": []}
+            backends = ("testpmd", "jvhost") + (("jvhost-other",) if OTHER_JAVA else ())
             for rep in range(a.reps):
-                for backend in ("testpmd", "jvhost"):  # alternate, so drift hits both
+                for backend in backends:  # alternate, so drift hits all
                     for attempt in range(3):
                         rate = run_once(backend, scenario, size, a.hugepages, a.warmup, a.window,
                                         "%d-%s-%s-%d-%d" % (os.getpid(), scenario, size, rep, attempt))
@@ -279,6 +288,16 @@ def main():
                 "jvhost_runs": [round(x, 3) for x in runs["jvhost"]],
                 "yardstick_runs": [round(x, 3) for x in runs["testpmd"]],
             })
+            if OTHER_JAVA:
+                o = runs["jvhost-other"]
+                results[-1]["other_java"] = OTHER_JAVA
+                results[-1]["other_mpps"] = round(statistics.median(o), 3)
+                results[-1]["other_runs"] = [round(x, 3) for x in o]
+                results[-1]["other_to_jvhost_paired"] = round(statistics.median(
+                    [x / y for x, y in zip(o, runs["jvhost"]) if y > 0]), 3) if any(y > 0 for y in runs["jvhost"]) else 0.0
+                print("%-12s %6d  other java %6.3f (%.3f-%.3f), paired ratio to the default java %.2f" % (
+                    scenario, size, results[-1]["other_mpps"], min(o), max(o), results[-1]["other_to_jvhost_paired"]),
+                    flush=True)
             print("%-12s %6d  %6.3f (%.3f-%.3f)    %6.3f (%.3f-%.3f)    %5.2f" % (
                 scenario, size, j, min(runs["jvhost"]), max(runs["jvhost"]),
                 t, min(runs["testpmd"]), max(runs["testpmd"]), ratio), flush=True)
