@@ -60,6 +60,16 @@ public final class VirtualIommu implements BackendRequestHandler {
      * @param granule size of the translation sent per UPDATE: a power of two of at least 4 KiB (a
      *        page of the IOMMU), or 0 for whole mappings
      */
+    /*
+     * IOTLB messages leave in the order the mappings changed: a MISS is looked up and answered,
+     * and an unmap changes the mappings and sends its INVALIDATE, each under this lock. Without
+     * it, a MISS looked up just before an unmap was answered just after its INVALIDATE, with the
+     * old permission: the backend kept a stale RW translation of a page the guest had made RO
+     * (IommuTest.readOnlyReceiveBufferIsNeverWritten caught it under load). QEMU serializes the
+     * same way on its IOMMU lock.
+     */
+    private final java.util.concurrent.locks.ReentrantLock messageOrder = new java.util.concurrent.locks.ReentrantLock();
+
     public VirtualIommu(GuestMemory memory, long granule) {
         if (granule != 0 && (Long.bitCount(granule) != 1 || granule < GuestMemory.PAGE_SIZE)) {
             throw new IllegalArgumentException("granule must be 0 or a power of two >= 4096, got " + granule);
@@ -132,6 +142,16 @@ public final class VirtualIommu implements BackendRequestHandler {
         if (iova % GuestMemory.PAGE_SIZE != 0 || size % GuestMemory.PAGE_SIZE != 0 || size <= 0) {
             throw new IllegalArgumentException(String.format("unmap(0x%x, 0x%x): must be whole pages", iova, size));
         }
+        messageOrder.lock();
+        try {
+            unmapLocked(iova, size);
+            invalidate(iova, size);
+        } finally {
+            messageOrder.unlock();
+        }
+    }
+
+    private void unmapLocked(long iova, long size) {
         synchronized (this) {
             long end = iova + size;
             List<Mapping> hit = new ArrayList<>();
@@ -154,7 +174,6 @@ public final class VirtualIommu implements BackendRequestHandler {
                 }
             }
         }
-        invalidate(iova, size);
     }
 
     /**
@@ -170,9 +189,15 @@ public final class VirtualIommu implements BackendRequestHandler {
         if (c == null) {
             return;
         }
-        long ack = c.sendIotlb(VhostIotlbMsg.invalidate(iova, size));
-        log.add(System.nanoTime(), IotlbLog.Type.INVALIDATE, iova, size, 0, 0, IotlbLog.Cause.NONE,
-                IotlbLog.MissOutcome.NONE, ack, 0);
+        long ack;
+        messageOrder.lock();
+        try {
+            ack = c.sendIotlb(VhostIotlbMsg.invalidate(iova, size));
+            log.add(System.nanoTime(), IotlbLog.Type.INVALIDATE, iova, size, 0, 0, IotlbLog.Cause.NONE,
+                    IotlbLog.MissOutcome.NONE, ack, 0);
+        } finally {
+            messageOrder.unlock();
+        }
         if (ack != 0) {
             throw new VhostUserException(String.format("backend refused INVALIDATE iova=0x%x size=0x%x (ack %d)", iova,
                     size, ack));
@@ -191,6 +216,15 @@ public final class VirtualIommu implements BackendRequestHandler {
     }
 
     void update(long iova, long size, IotlbLog.Cause cause) throws VhostUserException {
+        messageOrder.lock();
+        try {
+            updateLocked(iova, size, cause);
+        } finally {
+            messageOrder.unlock();
+        }
+    }
+
+    private void updateLocked(long iova, long size, IotlbLog.Cause cause) throws VhostUserException {
         VhostUserConnection c = connection;
         if (c == null) {
             throw new IllegalStateException("IOMMU not attached to a connection");
@@ -304,6 +338,15 @@ public final class VirtualIommu implements BackendRequestHandler {
                     Long.toHexString(iova));
             return 1;
         }
+        messageOrder.lock();
+        try {
+            return answerMiss(iova, perm, receivedNanos);
+        } finally {
+            messageOrder.unlock();
+        }
+    }
+
+    private long answerMiss(long iova, int perm, long receivedNanos) {
         Optional<Mapping> m = mappingAt(iova);
         IotlbLog.MissOutcome outcome = m.isEmpty() ? IotlbLog.MissOutcome.NOT_MAPPED
                 : (m.get().perm().wire() & perm) != perm ? IotlbLog.MissOutcome.PERMISSION_DENIED
