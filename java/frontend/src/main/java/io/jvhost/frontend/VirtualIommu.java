@@ -55,11 +55,6 @@ public final class VirtualIommu implements BackendRequestHandler {
     private final IotlbLog log = new IotlbLog();
     private volatile VhostUserConnection connection;
 
-    /**
-     * @param memory the memory mapped through this IOMMU
-     * @param granule size of the translation sent per UPDATE: a power of two of at least 4 KiB (a
-     *        page of the IOMMU), or 0 for whole mappings
-     */
     /*
      * IOTLB messages leave in the order the mappings changed: a MISS is looked up and answered,
      * and an unmap changes the mappings and sends its INVALIDATE, each under this lock. Without
@@ -70,6 +65,11 @@ public final class VirtualIommu implements BackendRequestHandler {
      */
     private final java.util.concurrent.locks.ReentrantLock messageOrder = new java.util.concurrent.locks.ReentrantLock();
 
+    /**
+     * @param memory the memory mapped through this IOMMU
+     * @param granule size of the translation sent per UPDATE: a power of two of at least 4 KiB (a
+     *        page of the IOMMU), or 0 for whole mappings
+     */
     public VirtualIommu(GuestMemory memory, long granule) {
         if (granule != 0 && (Long.bitCount(granule) != 1 || granule < GuestMemory.PAGE_SIZE)) {
             throw new IllegalArgumentException("granule must be 0 or a power of two >= 4096, got " + granule);
