@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <rte_lcore.h>
@@ -103,6 +104,18 @@ iotlb_device_jni_create_device(JNIEnv *env, jclass clazz, jstring jpath)
 	h->main_backend_fd = main_fds[1];
 	h->frontend_fd = slave_fds[0];
 	h->slave_backend_fd = slave_fds[1];
+	/*
+	 * DPDK reads the message request() has just written, so its reads never wait, except where
+	 * DPDK waits for the frontend itself: SET_MEM_TABLE while postcopy listens reads QEMU's ack
+	 * of the region addresses (vhost_user_postcopy_register). Here the frontend is the caller,
+	 * blocked in request(): without a bound that read waits forever (the reflective fuzz found
+	 * it). With one, DPDK's read fails and the message is refused.
+	 */
+	{
+		struct timeval bound = { .tv_sec = 1, .tv_usec = 0 };
+
+		setsockopt(h->main_backend_fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+	}
 
 	h->vid = vhost_new_device();
 	if (h->vid < 0) {
