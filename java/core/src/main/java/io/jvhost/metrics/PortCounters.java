@@ -36,6 +36,12 @@ public final class PortCounters implements MetricsSource {
         if (queuePairs < 1) {
             throw new IllegalArgumentException("queue pairs must be at least 1: " + queuePairs);
         }
+        int servable = ports.stream().mapToInt(VhostUserPort::maxQueuePairs).max().getAsInt();
+        if (queuePairs > servable) {
+            // Counting queue pairs no port serves would only allocate counters nobody writes.
+            throw new IllegalArgumentException("queue pairs " + queuePairs + " exceed the "
+                    + servable + " the ports serve at most");
+        }
         this.ports = ports.toArray(new VhostUserPort[0]);
         this.queuePairs = queuePairs;
         this.running = running;
@@ -49,8 +55,11 @@ public final class PortCounters implements MetricsSource {
 
     /**
      * @param ports the ports, each once
-     * @param queuePairs queue pairs per port
+     * @param queuePairs queue pairs per port, 1 to the highest {@link VhostUserPort#maxQueuePairs()}
+     *     of the ports
      * @return zeroed counters; {@link #isRunning()} is always true
+     * @throws IllegalArgumentException if no port is given, a port is listed twice or the queue
+     *     pairs are out of range
      */
     public static PortCounters of(List<VhostUserPort> ports, int queuePairs) {
         List<VhostUserPort> copy = List.copyOf(ports);

@@ -209,6 +209,20 @@ class MetricsTest {
     }
 
     @Test
+    void countersForMoreQueuePairsThanAnyPortServesAreRefused() throws Exception {
+        SharedEal.get();
+        try (VhostUserPort one = VhostUserPort.builder(dir.resolve("qp1.sock")).open();
+                VhostUserPort two = VhostUserPort.builder(dir.resolve("qp2.sock")).maxQueuePairs(2).open()) {
+            assertThat(PortCounters.of(List.of(one, two), 2).queuePairs(), equalTo(2));
+            for (int bad : new int[] {0, 3, Integer.MAX_VALUE}) {
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(
+                        IllegalArgumentException.class, () -> PortCounters.of(List.of(one, two), bad));
+                assertThat(e.getMessage(), e.getMessage().contains(String.valueOf(bad)), equalTo(true));
+            }
+        }
+    }
+
+    @Test
     void prometheusScrapesDuringAndAfterTrafficMatchTheFrontendsCounts() throws Exception {
         SharedEal.get();
         try (MbufPool pool = MbufPool.create(8191);
