@@ -296,6 +296,17 @@ vhost_jni_read_memory(JNIEnv *env, jclass clazz, jint vid, jlong vva, jbyteArray
 /* --- data path: one call per burst ----------------------------------------------------------- */
 
 /*
+ * A vring past those the frontend set up (a port offering more queue pairs than the guest uses)
+ * takes and gives nothing, as a disabled one does; DPDK itself would log "invalid virtqueue idx"
+ * on every call, thousands of lines a second from a polling loop.
+ */
+static inline int
+vhost_vring_is_set_up(jint vid, jint qid)
+{
+	return (uint32_t)qid < rte_vhost_get_vring_num(vid);
+}
+
+/*
  * Enqueues count packets of the pointer array at pkts to the guest's vring qid. DPDK copies
  * what it takes; those mbufs are freed here and the rest moved to the front of the array, so
  * they stay with the caller. Returns how many were taken.
@@ -306,6 +317,8 @@ vhost_jni_enqueue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pkts_addr
 	struct rte_mbuf **pkts = (struct rte_mbuf **)(uintptr_t)pkts_addr;
 	uint16_t taken;
 
+	if (!vhost_vring_is_set_up(vid, qid))
+		return 0;
 	taken = rte_vhost_enqueue_burst(vid, (uint16_t)qid, pkts, (uint16_t)count);
 	if (taken > 0) {
 		rte_pktmbuf_free_bulk(pkts, taken);
@@ -322,6 +335,8 @@ vhost_jni_dequeue(JNIEnv *env, jclass clazz, jint vid, jint qid, jlong pool_addr
 {
 	struct rte_mbuf **pkts = (struct rte_mbuf **)(uintptr_t)pkts_addr;
 
+	if (!vhost_vring_is_set_up(vid, qid))
+		return 0;
 	return rte_vhost_dequeue_burst(vid, (uint16_t)qid, (struct rte_mempool *)(uintptr_t)pool_addr,
 		pkts + offset, (uint16_t)max);
 }

@@ -273,7 +273,8 @@ public final class VhostDevice {
      *
      * @param queuePair q
      * @param batch the packets
-     * @return how many the guest took; 0 if the device is gone
+     * @return how many the guest took; 0 if the device is gone or the frontend has not set up
+     *     this queue pair (it may use fewer than the port offers)
      */
     public int enqueue(int queuePair, PacketBatch batch) {
         int vring = 2 * checkQueuePair(queuePair);
@@ -304,7 +305,8 @@ public final class VhostDevice {
      * @param queuePair q
      * @param pool where the packets' mbufs come from
      * @param batch where they go
-     * @return how many were received; 0 if the device is gone
+     * @return how many were received; 0 if the device is gone or the frontend has not set up this
+     *     queue pair (it may use fewer than the port offers)
      */
     public int dequeue(int queuePair, MbufPool pool, PacketBatch batch) {
         int vring = 2 * checkQueuePair(queuePair) + 1;

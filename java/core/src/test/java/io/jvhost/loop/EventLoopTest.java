@@ -387,6 +387,36 @@ class EventLoopTest {
     }
 
     @Test
+    void queuePairsTheFrontendDidNotSetUpAreQuietlyIdle() throws Exception {
+        // A port offering two queue pairs, a frontend using one: polling the second must neither
+        // fail nor make DPDK log "invalid virtqueue idx" on every poll (serve --queues 2 vs a
+        // one-queue guest did, thousands of lines a second).
+        try (io.jvhost.testing.CapturingHandler dpdk = io.jvhost.testing.CapturingHandler.install("dpdk");
+                VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).maxQueuePairs(2).open();
+                EthPort guest = EthPort.virtioUser(port.socket(), 1, true, guestPool)) {
+            VhostDevice device = port.awaitDevice(Duration.ofSeconds(10));
+            assertThat(device.vringCount(), equalTo(2));
+            Loopback handler = new Loopback(List.of(port));
+            try (EventLoop loop = EventLoop.builder(backendPool).handler(handler)
+                    .thread(null, PortQueue.all(List.of(port))).start()) {
+                echo(guest, 0, 200);
+                try (PacketBatch b = PacketBatch.allocate(8)) {
+                    assertThat(device.dequeue(1, backendPool, b), equalTo(0));
+                    assertThat(device.enqueue(1, b), equalTo(0));
+                }
+            }
+            assertThat(handler.received[0], equalTo(200L));
+            List<String> invalid = new ArrayList<>();
+            for (java.util.logging.LogRecord r : dpdk.records()) {
+                if (r.getMessage().contains("invalid virtqueue")) {
+                    invalid.add(r.getMessage());
+                }
+            }
+            assertThat(invalid.toString(), invalid.size(), equalTo(0));
+        }
+    }
+
+    @Test
     void misuseIsRefusedClearly() throws Exception {
         try (VhostUserPort port = VhostUserPort.builder(dir.resolve("s")).maxQueuePairs(2).open()) {
             BurstHandler h = (d, q, b, n) -> 0;
