@@ -56,6 +56,18 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
             }
             return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong(MessageHeader.BYTES);
         }
+
+        /**
+         * Whether DPDK took a message answered by an ack (REPLY_ACK): its handler did not fail and
+         * the ack is 0. The ack alone does not say it: a handler that sends a reply of its own
+         * (SET_MEM_TABLE while postcopy listens sends the region addresses) leaves no ack, and
+         * then only its result tells a failure.
+         *
+         * @return whether the message was taken
+         */
+        public boolean accepted() {
+            return handlerResult >= 0 && u64() == 0;
+        }
     }
 
     private final Object messageLock = new Object();
@@ -103,7 +115,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
     }
 
     private static void expectAck(Reply r) {
-        if (r.u64() != 0) {
+        if (!r.accepted()) {
             throw new IllegalStateException("DPDK refused " + r.request() + " (handler " + r.handlerResult() + ", ack "
                     + r.u64() + ")");
         }
@@ -179,7 +191,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
                 }
                 b.putLong(r.guestPhysicalAddress()).putLong(r.size()).putLong(r.frontendAddress()).putLong(0);
             }
-            return send(FrontendRequest.SET_MEM_TABLE, b.array(), fds).u64() == 0;
+            return send(FrontendRequest.SET_MEM_TABLE, b.array(), fds).accepted();
         } finally {
             for (int fd : fds) {
                 io.jvhost.internal.NativeIotlbDevice.closeFd(fd);
@@ -206,7 +218,7 @@ public final class NativeVhostDevice extends NativeIotlbHandle {
      * @return true if DPDK acknowledged it (REPLY_ACK 0)
      */
     public boolean iotlbMsg(VhostIotlbMsg msg) {
-        return send(FrontendRequest.IOTLB_MSG, msg.toBytes()).u64() == 0;
+        return send(FrontendRequest.IOTLB_MSG, msg.toBytes()).accepted();
     }
 
     /**
