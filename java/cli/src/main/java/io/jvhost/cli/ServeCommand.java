@@ -11,7 +11,6 @@ import io.jvhost.metrics.PrometheusEndpoint;
 import io.jvhost.metrics.ServerSnapshot;
 import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
-import io.jvhost.serve.QueueCounters;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
@@ -23,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -167,8 +165,7 @@ final class ServeCommand implements Callable<Integer> {
                 // after the setup above (the platform MBean server's start takes a while): the
                 // first period's rates then cover a period
                 first = ServerSnapshot.of(server);
-                Snapshot last = new Snapshot(server, started);
-                ServerSnapshot lastJson = first;
+                ServerSnapshot last = first;
                 long periodNanos = (long) (statsPeriod * 1e9);
                 long end = duration > 0 ? started + (long) (duration * 1e9) : Long.MAX_VALUE;
                 while (true) {
@@ -179,20 +176,16 @@ final class ServeCommand implements Callable<Integer> {
                         break;
                     }
                     if (periodNanos > 0 && System.nanoTime() < end) {
+                        ServerSnapshot s = ServerSnapshot.of(server);
                         if (json) {
-                            ServerSnapshot s = ServerSnapshot.of(server);
-                            stats.println(JsonStats.line(lastJson, s));
+                            stats.println(JsonStats.line(last, s));
                             stats.flush();
-                            lastJson = s;
-                        } else {
-                            Snapshot s = new Snapshot(server, System.nanoTime());
-                            // no frontend and nothing moved: the waiting line said it all, and a
-                            // column of zeros every second would only bury it
-                            if (anyConnected(ports) || s.differsFrom(last)) {
-                                printRates(out, server, last, s);
-                            }
-                            last = s;
+                        } else if (TextStats.worthPrinting(last, s)) {
+                            // else no frontend and nothing moved: the waiting line said it all,
+                            // and a column of zeros every second would only bury it
+                            TextStats.printRates(out, last, s);
                         }
+                        last = s;
                     }
                 }
             } finally {
@@ -207,11 +200,12 @@ final class ServeCommand implements Callable<Integer> {
                     p.close();
                 }
             }
+            ServerSnapshot end = ServerSnapshot.of(server);
             if (json) {
-                stats.println(JsonStats.finalLine(first, ServerSnapshot.of(server)));
+                stats.println(JsonStats.finalLine(first, end));
                 stats.flush();
             } else {
-                printTotals(out, server, (System.nanoTime() - started) / 1e9);
+                TextStats.printTotals(out, end, (System.nanoTime() - started) / 1e9);
             }
             // every mbuf is back once the ports and the server are closed; anything else is a leak
             out.printf("mbufs in use at exit: %d of %d%n", pool.inUse(), pool.size());
@@ -305,84 +299,5 @@ final class ServeCommand implements Callable<Integer> {
                 out.flush();
             }
         };
-    }
-
-    /** Counter values at one moment. */
-    private static final class Snapshot {
-        final long nanos;
-        final long[][] values; // [port*qp][rxP, rxB, txP, txB, drop]
-
-        Snapshot(PortServer s, long nanos) {
-            this.nanos = nanos;
-            int qp = s.queuePairs();
-            values = new long[s.ports().size() * qp][];
-            for (int p = 0; p < s.ports().size(); p++) {
-                for (int q = 0; q < qp; q++) {
-                    QueueCounters c = s.counters(p, q);
-                    values[p * qp + q] = new long[] {c.rxPackets(), c.rxBytes(), c.txPackets(), c.txBytes(), c.dropped()};
-                }
-            }
-        }
-
-        boolean differsFrom(Snapshot other) {
-            return !java.util.Arrays.deepEquals(values, other.values);
-        }
-    }
-
-    private static boolean anyConnected(List<VhostUserPort> ports) {
-        for (VhostUserPort p : ports) {
-            if (p.currentDevice() != null) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static void printRates(PrintWriter out, PortServer s, Snapshot a, Snapshot b) {
-        double secs = (b.nanos - a.nanos) / 1e9;
-        int qp = s.queuePairs();
-        for (int p = 0; p < s.ports().size(); p++) {
-            long[] iotlb = iotlb(s.ports().get(p));
-            for (int q = 0; q < qp; q++) {
-                long[] x = a.values[p * qp + q];
-                long[] y = b.values[p * qp + q];
-                out.printf(Locale.ROOT, "port%d q%d: rx %8.3f Mpps %7.3f Gbit/s | tx %8.3f Mpps %7.3f Gbit/s | drops %d"
-                        + " | iotlb hits %d misses %d%n", p, q,
-                        (y[0] - x[0]) / secs / 1e6, (y[1] - x[1]) * 8 / secs / 1e9,
-                        (y[2] - x[2]) / secs / 1e6, (y[3] - x[3]) * 8 / secs / 1e9, y[4], iotlb[0], iotlb[1]);
-            }
-        }
-        out.flush();
-    }
-
-    /** IOTLB hits and misses over every vring of the port's current device. */
-    private static long[] iotlb(VhostUserPort port) {
-        long[] r = new long[2];
-        VhostDevice d = port.currentDevice();
-        if (d == null) {
-            return r;
-        }
-        try {
-            int vrings = Math.min(d.vringCount(), 2 * port.maxQueuePairs());
-            for (int v = 0; v < vrings; v++) {
-                Map<String, Long> st = d.stats(v);
-                r[0] += st.getOrDefault("iotlb_hits", 0L);
-                r[1] += st.getOrDefault("iotlb_misses", 0L);
-            }
-        } catch (IllegalStateException | IllegalArgumentException e) {
-            // the device went away meanwhile
-        }
-        return r;
-    }
-
-    private static void printTotals(PrintWriter out, PortServer s, double secs) {
-        out.printf(Locale.ROOT, "final after %.1f s:%n", secs);
-        for (int p = 0; p < s.ports().size(); p++) {
-            for (int q = 0; q < s.queuePairs(); q++) {
-                QueueCounters c = s.counters(p, q);
-                out.printf("port%d q%d: rx %d packets %d bytes | tx %d packets %d bytes | dropped %d%n", p, q,
-                        c.rxPackets(), c.rxBytes(), c.txPackets(), c.txBytes(), c.dropped());
-            }
-        }
     }
 }
