@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
@@ -131,6 +132,44 @@ class IommuTest {
 
     static boolean inPage(long iova, long page) {
         return iova >= page && iova < page + PAGE;
+    }
+
+    /** Waits up to 5 s for an event logged since {@code fromSeq} that matches {@code what}. */
+    static Event await(VirtualIommu iommu, long fromSeq, Predicate<Event> what) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (Event e : iommu.log().since(fromSeq)) {
+                if (what.test(e)) {
+                    return e;
+                }
+            }
+            Thread.sleep(1);
+        }
+        throw new AssertionError("no such IOTLB event since #" + fromSeq + ": " + iommu.log().since(fromSeq));
+    }
+
+    /**
+     * INVALIDATEs the pages of the three rings of vring {@code l} (split: descriptors, avail, used;
+     * packed: descriptors, driver and device event areas).
+     *
+     * @return the log position before the INVALIDATEs
+     */
+    static long invalidateRings(VirtualIommu iommu, VringLayout l) throws VhostUserException {
+        long mark = iommu.log().nextSeq();
+        iommu.invalidate(l.descAddr(), PAGE);
+        iommu.invalidate(l.availAddr(), PAGE);
+        iommu.invalidate(l.usedAddr(), PAGE);
+        return mark;
+    }
+
+    /** Asserts that since {@code mark} the backend missed on each of vring v's {@code rings} and was answered. */
+    static void assertRingsRetranslated(VirtualIommu iommu, long mark, int v, long... rings) {
+        List<Event> after = iommu.log().since(mark);
+        for (long ring : rings) {
+            assertThat("vring " + v + " ring 0x" + Long.toHexString(ring) + " re-translated through a MISS: " + after,
+                    after.stream().anyMatch(e -> e.type() == Type.MISS && inPage(e.iova(), ring)
+                            && e.outcome() == MissOutcome.ANSWERED), is(true));
+        }
     }
 
     static boolean inRings(VringLayout l, long iova) {
@@ -284,19 +323,11 @@ class IommuTest {
             VirtualIommu iommu = dev.iommu();
             for (int v = 0; v < 2; v++) {
                 VringLayout l = dev.layout(v);
-                long mark = iommu.log().nextSeq();
-                iommu.invalidate(l.descAddr(), PAGE);
-                iommu.invalidate(l.availAddr(), PAGE);
-                iommu.invalidate(l.usedAddr(), PAGE);
+                long mark = invalidateRings(iommu, l);
                 // the guest "maps the descriptor table again": one UPDATE, the rest comes as MISSes
                 iommu.update(l.descAddr(), PAGE);
                 echo(dev, 0, 10);
-                List<Event> after = iommu.log().since(mark);
-                for (long ring : new long[] {l.availAddr(), l.usedAddr()}) {
-                    assertThat("vring " + v + " ring 0x" + Long.toHexString(ring) + " re-translated through a MISS: " + after,
-                            after.stream().anyMatch(e -> e.type() == Type.MISS && inPage(e.iova(), ring)
-                                    && e.outcome() == MissOutcome.ANSWERED), is(true));
-                }
+                assertRingsRetranslated(iommu, mark, v, l.availAddr(), l.usedAddr());
             }
             echo(dev, 1, 10);
         }

@@ -72,6 +72,36 @@ final class LoopbackBackend implements AutoCloseable {
         return server.counters(0, q);
     }
 
+    /** jvhost's counts of one queue pair at one moment. */
+    record Counts(long rx, long tx, long dropped) {
+    }
+
+    /** @return jvhost's counts of queue pair {@code q} now */
+    Counts counts(int q) {
+        QueueCounters c = counters(q);
+        return new Counts(c.rxPackets(), c.txPackets(), c.dropped());
+    }
+
+    /** @return jvhost's counts of queue pairs 0 to {@code queuePairs - 1} now */
+    Counts[] countsOf(int queuePairs) {
+        Counts[] all = new Counts[queuePairs];
+        for (int q = 0; q < queuePairs; q++) {
+            all[q] = counts(q);
+        }
+        return all;
+    }
+
+    /**
+     * Asserts that since {@code before} jvhost received exactly {@code n} frames on queue pair
+     * {@code q}, sent exactly {@code n} back and dropped none.
+     */
+    void assertCarried(int q, Counts before, long n) {
+        Counts now = counts(q);
+        assertThat("jvhost received on queue " + q, now.rx() - before.rx(), is(n));
+        assertThat("jvhost sent on queue " + q, now.tx() - before.tx(), is(n));
+        assertThat("jvhost dropped on queue " + q, now.dropped() - before.dropped(), is(0L));
+    }
+
     /** Stops serving (nothing moves in the rings any more) until {@link #serve()}. */
     void stopServing() {
         if (server != null) {

@@ -17,7 +17,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import io.jvhost.protocol.VirtioFeature;
 import io.jvhost.serve.PortServer;
-import io.jvhost.serve.QueueCounters;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
 
@@ -62,15 +61,7 @@ class PackedFrontendTest {
             assertThat("packed negotiated", VirtioFeature.RING_PACKED.isIn(d.features()), is(true));
             assertThat(VirtioFeature.RING_PACKED.isIn(dev.features()), is(true));
             assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(d.features()), is(mergeable));
-            long[] rx0 = new long[2];
-            long[] tx0 = new long[2];
-            long[] drop0 = new long[2];
-            for (int q = 0; q < 2; q++) {
-                QueueCounters c = backend.counters(q);
-                rx0[q] = c.rxPackets();
-                tx0[q] = c.txPackets();
-                drop0[q] = c.dropped();
-            }
+            LoopbackBackend.Counts[] before = backend.countsOf(2);
             for (int q = 0; q < 2; q++) {
                 Traffic.Result r = Traffic.exchange(dev, q, n, Traffic.SIZES, Duration.ofSeconds(30));
                 assertThat("sent on queue " + q, r.sent(), is(n));
@@ -82,10 +73,7 @@ class PackedFrontendTest {
                 assertThat(dev.txInFlight(q), is(0));
             }
             for (int q = 0; q < 2; q++) {
-                QueueCounters c = backend.counters(q);
-                assertThat("jvhost received on queue " + q, c.rxPackets() - rx0[q], is((long) n));
-                assertThat("jvhost sent on queue " + q, c.txPackets() - tx0[q], is((long) n));
-                assertThat("jvhost dropped on queue " + q, c.dropped() - drop0[q], is(0L));
+                backend.assertCarried(q, before[q], n);
             }
             // the transmit rings went round more than 5 times: n buffers, one descriptor each;
             // stop serving first so that nothing moves while the rings are read back

@@ -14,7 +14,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 import org.junit.jupiter.api.AfterAll;
@@ -33,7 +32,6 @@ import io.jvhost.iotlb.IotlbModelMirror;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.VirtioFeature;
 import io.jvhost.serve.PortServer;
-import io.jvhost.serve.QueueCounters;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
 
@@ -94,23 +92,6 @@ class PackedIommuTest {
         return iova >= l.bufferAddr() && iova < l.bufferAddr() + l.bufferBytes();
     }
 
-    static boolean inPage(long iova, long page) {
-        return iova >= page && iova < page + PAGE;
-    }
-
-    static Event await(VirtualIommu iommu, long fromSeq, Predicate<Event> what) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (System.nanoTime() < deadline) {
-            for (Event e : iommu.log().since(fromSeq)) {
-                if (what.test(e)) {
-                    return e;
-                }
-            }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("no such IOTLB event since #" + fromSeq + ": " + iommu.log().since(fromSeq));
-    }
-
     /** Feeds the UPDATE and INVALIDATE messages logged since {@code fed[0]} to the model. */
     static void feed(IotlbModelMirror mirror, VirtualIommu iommu, long[] fed) {
         fed[0] = iommu.log().replay(fed[0], m -> assertThat("the model accepts " + m, mirror.apply(m), is(true)));
@@ -169,10 +150,10 @@ class PackedIommuTest {
             IotlbMiss m = model.queue(0).pollMiss();
             if (m != null) {
                 misses.add(m);
-                Event got = await(iommu, fed[0], e -> e.type() == Type.MISS && e.iova() == m.iova());
+                Event got = IommuTest.await(iommu, fed[0], e -> e.type() == Type.MISS && e.iova() == m.iova());
                 assertThat("frame " + i + ": MISS perm", got.perm(), is(m.perm().wire()));
                 assertThat("frame " + i + ": " + got, got.outcome(), is(MissOutcome.ANSWERED));
-                await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS
+                IommuTest.await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS
                         && e.iova() <= m.iova() && m.iova() < e.iova() + e.size());
             }
             if (hit) {
@@ -215,10 +196,7 @@ class PackedIommuTest {
         int n = 3 * Traffic.SIZES.length;
         try (VirtioNetFrontend dev = open(IommuMode.EAGER)) {
             long mark = dev.iommu().log().nextSeq();
-            QueueCounters[] c = {backend.counters(0), backend.counters(1)};
-            long[] rx0 = {c[0].rxPackets(), c[1].rxPackets()};
-            long[] tx0 = {c[0].txPackets(), c[1].txPackets()};
-            long[] drop0 = {c[0].dropped(), c[1].dropped()};
+            LoopbackBackend.Counts[] before = backend.countsOf(2);
             for (int q = 0; q < 2; q++) {
                 Traffic.Result r = Traffic.exchange(dev, q, n, Traffic.SIZES, Duration.ofSeconds(30));
                 assertThat(r.sent(), is(n));
@@ -228,9 +206,7 @@ class PackedIommuTest {
                 }
             }
             for (int q = 0; q < 2; q++) {
-                assertThat(c[q].rxPackets() - rx0[q], is((long) n));
-                assertThat(c[q].txPackets() - tx0[q], is((long) n));
-                assertThat(c[q].dropped() - drop0[q], is(0L));
+                backend.assertCarried(q, before[q], n);
             }
             // DPDK 22.11's batch dequeue (vhost_reserve_avail_batch_packed) translates transmit
             // buffers for RW: refused (they are mapped RO), asked once per page and never again
@@ -262,10 +238,7 @@ class PackedIommuTest {
             IotlbModelMirror mirror = IotlbModelMirror.of(port.currentDevice());
             long start = iommu.log().nextSeq();
             long[] fed = {start};
-            QueueCounters c = backend.counters(0);
-            long rx0 = c.rxPackets();
-            long tx0 = c.txPackets();
-            long drop0 = c.dropped();
+            LoopbackBackend.Counts before = backend.counts(0);
 
             assertThat("LAZY pre-sends nothing", iommu.log().events().stream()
                     .filter(e -> e.type() == Type.UPDATE && e.cause() != IotlbLog.Cause.MISS).toList(), empty());
@@ -290,9 +263,7 @@ class PackedIommuTest {
             assertThat(tx.stream().map(Event::iova).toList(), is(r.predictedMisses().stream().map(IotlbMiss::iova).toList()));
             assertThat(tx.stream().map(Event::perm).toList(), everyItem(is(Access.RO.wire())));
             // jvhost saw only the frames that were not lost, and counts no drop
-            assertThat(c.rxPackets() - rx0, is((long) (n - r.lost().size())));
-            assertThat(c.txPackets() - tx0, is((long) (n - r.lost().size())));
-            assertThat(c.dropped() - drop0, is(0L));
+            backend.assertCarried(0, before, n - r.lost().size());
 
             // receive: the pages of the buffers the backend used are exactly the pages that missed
             VringLayout rx = dev.layout(0);
@@ -352,7 +323,7 @@ class PackedIommuTest {
                     is(after.predictedMisses().stream().map(IotlbMiss::iova).toList()));
             List<Event> log = iommu.log().since(mark);
             assertThat("MISS for the invalidated receive page " + log, log.stream().anyMatch(e -> e.type() == Type.MISS
-                    && inPage(e.iova(), rxPage) && e.outcome() == MissOutcome.ANSWERED), is(true));
+                    && IommuTest.inPage(e.iova(), rxPage) && e.outcome() == MissOutcome.ANSWERED), is(true));
             assertThat("nothing else arrives", Traffic.drain(dev, 0, Duration.ofMillis(300)), empty());
         }
     }
@@ -374,22 +345,14 @@ class PackedIommuTest {
             int next = 10;
             for (int v = 0; v < 2; v++) {
                 VringLayout l = dev.layout(v);
-                long mark = iommu.log().nextSeq();
-                iommu.invalidate(l.descAddr(), PAGE);
-                iommu.invalidate(l.availAddr(), PAGE);
-                iommu.invalidate(l.usedAddr(), PAGE);
+                long mark = IommuTest.invalidateRings(iommu, l);
                 iommu.update(l.descAddr(), PAGE);
                 Run r = oneAtATime(dev, mirror, fed, 0, next, 10);
                 next += 10;
                 System.out.println("packed+IOMMU rings of vring " + v + " invalidated: lost " + r.lost());
                 assertThat(r.lost(), hasSize(r.predictedMisses().size()));
                 assertThat(r.received(), hasSize(10 - r.lost().size()));
-                List<Event> after = iommu.log().since(mark);
-                for (long ring : new long[] {l.availAddr(), l.usedAddr()}) {
-                    assertThat("vring " + v + " area 0x" + Long.toHexString(ring) + " re-translated through a MISS: " + after,
-                            after.stream().anyMatch(e -> e.type() == Type.MISS && inPage(e.iova(), ring)
-                                    && e.outcome() == MissOutcome.ANSWERED), is(true));
-                }
+                IommuTest.assertRingsRetranslated(iommu, mark, v, l.availAddr(), l.usedAddr());
             }
             // the other queue pair, untouched by the INVALIDATEs, works (its first transmit
             // lookups miss: those frames are lost, as predicted)

@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,7 +25,6 @@ import io.jvhost.frontend.IotlbLog.Event;
 import io.jvhost.frontend.IotlbLog.MissOutcome;
 import io.jvhost.frontend.IotlbLog.Type;
 import io.jvhost.serve.PortServer;
-import io.jvhost.serve.QueueCounters;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.protocol.VirtioFeature;
@@ -79,19 +77,6 @@ class JvhostBackendTest {
         }
     }
 
-    static Event await(VirtualIommu iommu, long fromSeq, Predicate<Event> what) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (System.nanoTime() < deadline) {
-            for (Event e : iommu.log().since(fromSeq)) {
-                if (what.test(e)) {
-                    return e;
-                }
-            }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("no such IOTLB event since #" + fromSeq + ": " + iommu.log().since(fromSeq));
-    }
-
     @ParameterizedTest(name = "iommu={0} mergeable={1}")
     @CsvSource({"OFF,true", "OFF,false", "QEMU,true", "QEMU,false", "LAZY,true"})
     void framesOf60To9000BytesComeBackByteExactOnEveryQueue(IommuMode mode, boolean mergeable) throws Exception {
@@ -100,22 +85,11 @@ class JvhostBackendTest {
             VhostDevice d = port.currentDevice();
             assertThat(d.iommu(), is(mode.enabled()));
             assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(d.features()), is(mergeable));
-            long[] rx0 = new long[2];
-            long[] tx0 = new long[2];
-            long[] drop0 = new long[2];
-            for (int q = 0; q < 2; q++) {
-                QueueCounters c = backend.counters(q);
-                rx0[q] = c.rxPackets();
-                tx0[q] = c.txPackets();
-                drop0[q] = c.dropped();
-            }
+            LoopbackBackend.Counts[] before = backend.countsOf(2);
             echo(dev, 0, n);
             echo(dev, 1, n);
             for (int q = 0; q < 2; q++) {
-                QueueCounters c = backend.counters(q);
-                assertThat("jvhost received on queue " + q, c.rxPackets() - rx0[q], is((long) n));
-                assertThat("jvhost sent on queue " + q, c.txPackets() - tx0[q], is((long) n));
-                assertThat("jvhost dropped on queue " + q, c.dropped() - drop0[q], is(0L));
+                backend.assertCarried(q, before[q], n);
             }
             if (mode.enabled()) {
                 List<Event> misses = dev.iommu().log().events().stream().filter(e -> e.type() == Type.MISS).toList();
@@ -158,7 +132,7 @@ class JvhostBackendTest {
             // miss -> MISS -> UPDATE -> hit, bytes read back
             long mark = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, iova + 100, 200, Access.RO).isMiss(), is(true));
-            await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == iova && e.ack() == 0);
+            IommuTest.await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == iova && e.ack() == 0);
             Translation t = d.iovaToVva(0, iova + 100, 200, Access.RO);
             assertThat(t.isMiss(), is(false));
             assertThat(t.length(), is(200L));
@@ -174,7 +148,7 @@ class JvhostBackendTest {
             iommu.invalidate(iova, PAGE);
             long mark3 = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(true));
-            await(iommu, mark3, e -> e.type() == Type.UPDATE && e.iova() == iova);
+            IommuTest.await(iommu, mark3, e -> e.type() == Type.UPDATE && e.iova() == iova);
             assertThat(d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(false));
 
             // read-only page asked for writing: refused, and asked only once while pending
@@ -183,7 +157,7 @@ class JvhostBackendTest {
             for (int i = 0; i < 5; i++) {
                 assertThat(d.iovaToVva(0, ro, 8, Access.WO).isMiss(), is(true));
             }
-            Event denied = await(iommu, mark4, e -> e.type() == Type.MISS && e.iova() == ro);
+            Event denied = IommuTest.await(iommu, mark4, e -> e.type() == Type.MISS && e.iova() == ro);
             assertThat(denied.outcome(), is(MissOutcome.PERMISSION_DENIED));
             Thread.sleep(50);
             assertThat(iommu.log().since(mark4).stream().filter(e -> e.type() == Type.MISS).count(), is(1L));
@@ -191,7 +165,7 @@ class JvhostBackendTest {
             // reading it is allowed
             long mark5 = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, ro, 8, Access.RO).isMiss(), is(true));
-            await(iommu, mark5, e -> e.type() == Type.UPDATE && e.iova() == ro && e.perm() == 1);
+            IommuTest.await(iommu, mark5, e -> e.type() == Type.UPDATE && e.iova() == ro && e.perm() == 1);
             Translation tr = d.iovaToVva(0, ro, 8, Access.RO);
             assertThat(tr.isMiss(), is(false));
             assertThat(d.iovaToVva(0, ro, 8, Access.WO).isMiss(), is(true));
@@ -200,7 +174,7 @@ class JvhostBackendTest {
             long nowhere = iova + 16 * PAGE;
             long mark6 = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, nowhere, 8, Access.RO).isMiss(), is(true));
-            Event nm = await(iommu, mark6, e -> e.type() == Type.MISS && e.iova() == nowhere);
+            Event nm = IommuTest.await(iommu, mark6, e -> e.type() == Type.MISS && e.iova() == nowhere);
             assertThat(nm.outcome(), is(MissOutcome.NOT_MAPPED));
 
             // traffic still flows
@@ -277,11 +251,11 @@ class JvhostBackendTest {
                     if (m != null) {
                         predictedMisses.add(m);
                         // the frontend receives it and answers (or not): feed its answer to the model
-                        Event got = await(iommu, fed[0], e -> e.type() == Type.MISS);
+                        Event got = IommuTest.await(iommu, fed[0], e -> e.type() == Type.MISS);
                         assertThat(what + ": MISS received", got.iova(), is(m.iova()));
                         assertThat(what + ": MISS perm", got.perm(), is(m.perm().wire()));
                         if (got.outcome() == MissOutcome.ANSWERED) {
-                            await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS);
+                            IommuTest.await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS);
                         }
                         feed(mirror, iommu, fed);
                     }
@@ -370,7 +344,7 @@ class JvhostBackendTest {
                 long a = iova + p * PAGE;
                 long mark = iommu.log().nextSeq();
                 if (d.iovaToVva(0, a, 8, Access.RO).isMiss()) {
-                    await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == a);
+                    IommuTest.await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == a);
                 }
                 assertThat(d.iovaToVva(0, a, 8, Access.RO).isMiss(), is(false));
             }
@@ -378,7 +352,7 @@ class JvhostBackendTest {
             long mark = iommu.log().nextSeq();
             assertThat("page 2 survives", d.iovaToVva(0, iova + 2 * PAGE, 8, Access.RO).isMiss(), is(false));
             assertThat("page 1 dropped too", d.iovaToVva(0, iova + PAGE, 8, Access.RO).isMiss(), is(true));
-            await(iommu, mark, e -> e.type() == Type.MISS && e.iova() == iova + PAGE && e.outcome() == MissOutcome.ANSWERED);
+            IommuTest.await(iommu, mark, e -> e.type() == Type.MISS && e.iova() == iova + PAGE && e.outcome() == MissOutcome.ANSWERED);
             assertThat("page 0 dropped", d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(true));
         }
     }
@@ -395,17 +369,9 @@ class JvhostBackendTest {
             VirtualIommu iommu = dev.iommu();
             for (int v = 0; v < 2; v++) {
                 VringLayout l = dev.layout(v);
-                long mark = iommu.log().nextSeq();
-                iommu.invalidate(l.descAddr(), PAGE);
-                iommu.invalidate(l.availAddr(), PAGE);
-                iommu.invalidate(l.usedAddr(), PAGE);
+                long mark = IommuTest.invalidateRings(iommu, l);
                 echo(dev, 0, 10);
-                List<Event> after = iommu.log().since(mark);
-                for (long ring : new long[] {l.descAddr(), l.availAddr(), l.usedAddr()}) {
-                    assertThat("vring " + v + " ring 0x" + Long.toHexString(ring) + " missed again: " + after,
-                            after.stream().anyMatch(e -> e.type() == Type.MISS && IommuTest.inPage(e.iova(), ring)
-                                    && e.outcome() == MissOutcome.ANSWERED), is(true));
-                }
+                IommuTest.assertRingsRetranslated(iommu, mark, v, l.descAddr(), l.availAddr(), l.usedAddr());
             }
         }
     }
