@@ -67,18 +67,13 @@ final class LoopbackBackend implements AutoCloseable {
         return port.socket();
     }
 
-    /** @return jvhost's counters of queue pair {@code q} (of the server now running) */
-    QueueCounters counters(int q) {
-        return server.counters(0, q);
-    }
-
     /** jvhost's counts of one queue pair at one moment. */
     record Counts(long rx, long tx, long dropped) {
     }
 
-    /** @return jvhost's counts of queue pair {@code q} now */
+    /** @return jvhost's counts of queue pair {@code q} now (those of the server now running) */
     Counts counts(int q) {
-        QueueCounters c = counters(q);
+        QueueCounters c = server.counters(0, q);
         return new Counts(c.rxPackets(), c.txPackets(), c.dropped());
     }
 
