@@ -7,7 +7,6 @@ import static org.hamcrest.Matchers.is;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -16,12 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import io.jvhost.mbuf.MbufPool;
 import io.jvhost.protocol.VirtioFeature;
-import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
-import io.jvhost.serve.QueueCounters;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostUserPort;
 
@@ -34,43 +29,20 @@ import io.jvhost.vhost.VhostUserPort;
 class PackedFrontendTest {
     @TempDir
     static Path dir;
+    static LoopbackBackend backend;
     static VhostUserPort port;
-    static MbufPool pool;
-    static PortServer server;
 
     @BeforeAll
     static void startBackend() {
-        SharedEal.get();
-        port = VhostUserPort.builder(dir.resolve("packed.sock")).maxQueuePairs(2).open();
-        pool = MbufPool.create(8191);
-        server = PortServer.start(List.of(port), Mode.LOOPBACK, pool, 64, 0).holdNanos(5_000_000_000L);
+        backend = LoopbackBackend.start(dir.resolve("packed.sock"), b -> b.maxQueuePairs(2));
+        port = backend.port();
     }
 
     @AfterAll
     static void stopBackend() {
-        if (server != null) {
-            server.close();
+        if (backend != null) {
+            backend.close();
         }
-        if (port != null) {
-            port.close();
-        }
-        if (pool != null) {
-            pool.close();
-        }
-    }
-
-    static VirtioNetFrontend open(VhostUserPort p, VirtioNetFrontend.Builder b) throws Exception {
-        VhostDevice before = p.currentDevice();
-        VirtioNetFrontend dev = b.open();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (p.currentDevice() == null || p.currentDevice() == before || !p.currentDevice().isAlive()) {
-            if (System.nanoTime() > deadline) {
-                dev.close();
-                throw new AssertionError("jvhost saw no new device");
-            }
-            Thread.sleep(1);
-        }
-        return dev;
     }
 
     /**
@@ -83,21 +55,13 @@ class PackedFrontendTest {
     @CsvSource({"16,true", "16,false", "256,true", "64,false"})
     void packedRingsCarryEveryFrameByteExactAcrossWrapArounds(int ringSize, boolean mergeable) throws Exception {
         int n = 5 * ringSize + 7;
-        try (VirtioNetFrontend dev = open(port, VirtioNetFrontend.builder(port.socket()).queuePairs(2)
+        try (VirtioNetFrontend dev = backend.open(VirtioNetFrontend.builder(port.socket()).queuePairs(2)
                 .ringSize(ringSize).mergeableRxBuffers(mergeable).packed(true))) {
             VhostDevice d = port.currentDevice();
             assertThat("packed negotiated", VirtioFeature.RING_PACKED.isIn(d.features()), is(true));
             assertThat(VirtioFeature.RING_PACKED.isIn(dev.features()), is(true));
             assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(d.features()), is(mergeable));
-            long[] rx0 = new long[2];
-            long[] tx0 = new long[2];
-            long[] drop0 = new long[2];
-            for (int q = 0; q < 2; q++) {
-                QueueCounters c = server.counters(0, q);
-                rx0[q] = c.rxPackets();
-                tx0[q] = c.txPackets();
-                drop0[q] = c.dropped();
-            }
+            LoopbackBackend.Counts[] before = backend.countsOf(2);
             for (int q = 0; q < 2; q++) {
                 Traffic.Result r = Traffic.exchange(dev, q, n, Traffic.SIZES, Duration.ofSeconds(30));
                 assertThat("sent on queue " + q, r.sent(), is(n));
@@ -109,15 +73,11 @@ class PackedFrontendTest {
                 assertThat(dev.txInFlight(q), is(0));
             }
             for (int q = 0; q < 2; q++) {
-                QueueCounters c = server.counters(0, q);
-                assertThat("jvhost received on queue " + q, c.rxPackets() - rx0[q], is((long) n));
-                assertThat("jvhost sent on queue " + q, c.txPackets() - tx0[q], is((long) n));
-                assertThat("jvhost dropped on queue " + q, c.dropped() - drop0[q], is(0L));
+                backend.assertCarried(q, before[q], n);
             }
             // the transmit rings went round more than 5 times: n buffers, one descriptor each;
             // stop serving first so that nothing moves while the rings are read back
-            server.close();
-            server = null;
+            backend.stopServing();
             for (int q = 0; q < 2; q++) {
                 int tx = 2 * q + 1;
                 assertThat(dev.usedConsumed(tx), is(n));
@@ -130,9 +90,7 @@ class PackedFrontendTest {
                         is(packedBase(rxUsed, ringSize)));
             }
         } finally {
-            if (server == null) {
-                server = PortServer.start(List.of(port), Mode.LOOPBACK, pool, 64, 0).holdNanos(5_000_000_000L);
-            }
+            backend.serve();
         }
     }
 
@@ -143,7 +101,7 @@ class PackedFrontendTest {
      */
     @Test
     void receiveWaitsOnTheCallDescriptor() throws Exception {
-        try (VirtioNetFrontend dev = open(port, VirtioNetFrontend.builder(port.socket()).queuePairs(2).packed(true)
+        try (VirtioNetFrontend dev = backend.open(VirtioNetFrontend.builder(port.socket()).queuePairs(2).packed(true)
                 .notifications(true))) {
             byte[] buf = new byte[dev.maxFrameSize()];
             for (int q = 0; q < 2; q++) {
@@ -167,7 +125,7 @@ class PackedFrontendTest {
     @Test
     void bogusUsedDescriptorsAreRefused() throws Exception {
         try (VhostUserPort idle = VhostUserPort.builder(dir.resolve("idle.sock")).open();
-                VirtioNetFrontend dev = open(idle, VirtioNetFrontend.builder(idle.socket()).packed(true)
+                VirtioNetFrontend dev = LoopbackBackend.open(idle, VirtioNetFrontend.builder(idle.socket()).packed(true)
                         .mergeableRxBuffers(false))) {
             byte[] f = Traffic.frame(0, 1, 100);
             assertThat(dev.send(0, f, 0, f.length), is(true));

@@ -7,15 +7,12 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.hamcrest.Matchers.hasSize;
 import static org.hamcrest.Matchers.is;
-import static org.hamcrest.Matchers.not;
-import static org.hamcrest.Matchers.sameInstance;
 
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,11 +24,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import io.jvhost.frontend.IotlbLog.Event;
 import io.jvhost.frontend.IotlbLog.MissOutcome;
 import io.jvhost.frontend.IotlbLog.Type;
-import io.jvhost.mbuf.MbufPool;
-import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
-import io.jvhost.serve.QueueCounters;
-import io.jvhost.testing.SharedEal;
 import io.jvhost.protocol.Access;
 import io.jvhost.protocol.VhostIotlbMsg;
 import io.jvhost.protocol.VirtioFeature;
@@ -45,73 +38,33 @@ import io.jvhost.vhost.VhostUserPort;
  * guest's transmit ring of queue pair q is enqueued to its receive ring of q). Besides traffic,
  * the backend's live device view lets the test watch the IOTLB from the other side:
  * {@link VhostDevice#iovaToVva} runs DPDK's own {@code vhost_iova_to_vva} on a vring's IOTLB cache.
+ * The set-up is the frontend's {@link LoopbackBackend}; receive pages refused to jvhost (read-only,
+ * unmapped) are tested in IommuTest, for both ring formats.
  */
 class JvhostBackendTest {
     static final long PAGE = GuestMemory.PAGE_SIZE;
 
     @TempDir
     static Path dir;
+    static LoopbackBackend backend;
     static VhostUserPort port;
-    static MbufPool pool;
-    static PortServer server;
 
     @BeforeAll
     static void startBackend() {
-        SharedEal.get();
-        port = VhostUserPort.builder(dir.resolve("jvhost.sock")).iommu(true).maxQueuePairs(2).open();
-        pool = MbufPool.create(8191);
-        // packets wait up to 5 s for a receive buffer (an IOTLB miss, a read-only page) before drop
-        server = PortServer.start(List.of(port), Mode.LOOPBACK, pool, 64, 0).holdNanos(5_000_000_000L);
+        backend = LoopbackBackend.start(dir.resolve("jvhost.sock"), b -> b.iommu(true).maxQueuePairs(2));
+        port = backend.port();
     }
 
     @AfterAll
     static void stopBackend() {
-        if (server != null) {
-            server.close();
-        }
-        if (port != null) {
-            port.close();
-        }
-        if (pool != null) {
-            pool.close();
+        if (backend != null) {
+            backend.close();
         }
     }
 
     static VirtioNetFrontend open(IommuMode mode, boolean mergeable) throws Exception {
-        VhostDevice before = port.currentDevice();
-        VirtioNetFrontend dev = VirtioNetFrontend.builder(port.socket()).queuePairs(2).iommu(mode)
-                .mergeableRxBuffers(mergeable).open();
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (port.currentDevice() == null || port.currentDevice() == before || !port.currentDevice().isAlive()) {
-            if (System.nanoTime() > deadline) {
-                dev.close();
-                throw new AssertionError("jvhost saw no new device");
-            }
-            Thread.sleep(1);
-        }
-        if (mode.enabled()) {
-            settle(dev, port.currentDevice());
-        }
-        return dev;
-    }
-
-    /**
-     * Waits until the backend has translated every vring's rings and the frontend has answered
-     * everything: with the IOMMU, jvhost sees a device once vrings 0 and 1 are translated, and the
-     * others may still be missing their rings (their data path re-translating on each poll).
-     */
-    static void settle(VirtioNetFrontend dev, VhostDevice d) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        for (int v = 0; v < d.vringCount(); v++) {
-            while (d.vring(v).descAddress() == 0 || d.vring(v).availAddress() == 0 || d.vring(v).usedAddress() == 0) {
-                assertThat("vring " + v + " translated in time", System.nanoTime() < deadline, is(true));
-                Thread.sleep(1);
-            }
-        }
-        for (long seen = -1; seen != dev.iommu().log().nextSeq();) {
-            seen = dev.iommu().log().nextSeq();
-            Thread.sleep(50);
-        }
+        return backend.open(VirtioNetFrontend.builder(port.socket()).queuePairs(2).iommu(mode)
+                .mergeableRxBuffers(mergeable));
     }
 
     static void echo(VirtioNetFrontend dev, int q, int n) {
@@ -124,19 +77,6 @@ class JvhostBackendTest {
         }
     }
 
-    static Event await(VirtualIommu iommu, long fromSeq, Predicate<Event> what) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (System.nanoTime() < deadline) {
-            for (Event e : iommu.log().since(fromSeq)) {
-                if (what.test(e)) {
-                    return e;
-                }
-            }
-            Thread.sleep(1);
-        }
-        throw new AssertionError("no such IOTLB event since #" + fromSeq + ": " + iommu.log().since(fromSeq));
-    }
-
     @ParameterizedTest(name = "iommu={0} mergeable={1}")
     @CsvSource({"OFF,true", "OFF,false", "QEMU,true", "QEMU,false", "LAZY,true"})
     void framesOf60To9000BytesComeBackByteExactOnEveryQueue(IommuMode mode, boolean mergeable) throws Exception {
@@ -145,22 +85,11 @@ class JvhostBackendTest {
             VhostDevice d = port.currentDevice();
             assertThat(d.iommu(), is(mode.enabled()));
             assertThat(VirtioFeature.NET_MRG_RXBUF.isIn(d.features()), is(mergeable));
-            long[] rx0 = new long[2];
-            long[] tx0 = new long[2];
-            long[] drop0 = new long[2];
-            for (int q = 0; q < 2; q++) {
-                QueueCounters c = server.counters(0, q);
-                rx0[q] = c.rxPackets();
-                tx0[q] = c.txPackets();
-                drop0[q] = c.dropped();
-            }
+            LoopbackBackend.Counts[] before = backend.countsOf(2);
             echo(dev, 0, n);
             echo(dev, 1, n);
             for (int q = 0; q < 2; q++) {
-                QueueCounters c = server.counters(0, q);
-                assertThat("jvhost received on queue " + q, c.rxPackets() - rx0[q], is((long) n));
-                assertThat("jvhost sent on queue " + q, c.txPackets() - tx0[q], is((long) n));
-                assertThat("jvhost dropped on queue " + q, c.dropped() - drop0[q], is(0L));
+                backend.assertCarried(q, before[q], n);
             }
             if (mode.enabled()) {
                 List<Event> misses = dev.iommu().log().events().stream().filter(e -> e.type() == Type.MISS).toList();
@@ -203,7 +132,7 @@ class JvhostBackendTest {
             // miss -> MISS -> UPDATE -> hit, bytes read back
             long mark = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, iova + 100, 200, Access.RO).isMiss(), is(true));
-            await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == iova && e.ack() == 0);
+            IommuTest.await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == iova && e.ack() == 0);
             Translation t = d.iovaToVva(0, iova + 100, 200, Access.RO);
             assertThat(t.isMiss(), is(false));
             assertThat(t.length(), is(200L));
@@ -219,7 +148,7 @@ class JvhostBackendTest {
             iommu.invalidate(iova, PAGE);
             long mark3 = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(true));
-            await(iommu, mark3, e -> e.type() == Type.UPDATE && e.iova() == iova);
+            IommuTest.await(iommu, mark3, e -> e.type() == Type.UPDATE && e.iova() == iova);
             assertThat(d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(false));
 
             // read-only page asked for writing: refused, and asked only once while pending
@@ -228,7 +157,7 @@ class JvhostBackendTest {
             for (int i = 0; i < 5; i++) {
                 assertThat(d.iovaToVva(0, ro, 8, Access.WO).isMiss(), is(true));
             }
-            Event denied = await(iommu, mark4, e -> e.type() == Type.MISS && e.iova() == ro);
+            Event denied = IommuTest.await(iommu, mark4, e -> e.type() == Type.MISS && e.iova() == ro);
             assertThat(denied.outcome(), is(MissOutcome.PERMISSION_DENIED));
             Thread.sleep(50);
             assertThat(iommu.log().since(mark4).stream().filter(e -> e.type() == Type.MISS).count(), is(1L));
@@ -236,7 +165,7 @@ class JvhostBackendTest {
             // reading it is allowed
             long mark5 = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, ro, 8, Access.RO).isMiss(), is(true));
-            await(iommu, mark5, e -> e.type() == Type.UPDATE && e.iova() == ro && e.perm() == 1);
+            IommuTest.await(iommu, mark5, e -> e.type() == Type.UPDATE && e.iova() == ro && e.perm() == 1);
             Translation tr = d.iovaToVva(0, ro, 8, Access.RO);
             assertThat(tr.isMiss(), is(false));
             assertThat(d.iovaToVva(0, ro, 8, Access.WO).isMiss(), is(true));
@@ -245,7 +174,7 @@ class JvhostBackendTest {
             long nowhere = iova + 16 * PAGE;
             long mark6 = iommu.log().nextSeq();
             assertThat(d.iovaToVva(0, nowhere, 8, Access.RO).isMiss(), is(true));
-            Event nm = await(iommu, mark6, e -> e.type() == Type.MISS && e.iova() == nowhere);
+            Event nm = IommuTest.await(iommu, mark6, e -> e.type() == Type.MISS && e.iova() == nowhere);
             assertThat(nm.outcome(), is(MissOutcome.NOT_MAPPED));
 
             // traffic still flows
@@ -322,11 +251,11 @@ class JvhostBackendTest {
                     if (m != null) {
                         predictedMisses.add(m);
                         // the frontend receives it and answers (or not): feed its answer to the model
-                        Event got = await(iommu, fed[0], e -> e.type() == Type.MISS);
+                        Event got = IommuTest.await(iommu, fed[0], e -> e.type() == Type.MISS);
                         assertThat(what + ": MISS received", got.iova(), is(m.iova()));
                         assertThat(what + ": MISS perm", got.perm(), is(m.perm().wire()));
                         if (got.outcome() == MissOutcome.ANSWERED) {
-                            await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS);
+                            IommuTest.await(iommu, got.seq(), e -> e.type() == Type.UPDATE && e.cause() == IotlbLog.Cause.MISS);
                         }
                         feed(mirror, iommu, fed);
                     }
@@ -382,14 +311,8 @@ class JvhostBackendTest {
     /** Real kick/call descriptors with jvhost: DPDK's enqueue signals the call descriptor. */
     @Test
     void receiveWaitsOnTheCallDescriptor() throws Exception {
-        VhostDevice before = port.currentDevice();
-        try (VirtioNetFrontend dev = VirtioNetFrontend.builder(port.socket()).queuePairs(2).iommu(IommuMode.QEMU)
-                .notifications(true).open()) {
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (port.currentDevice() == before || !port.currentDevice().isAlive()) {
-                assertThat("jvhost saw the device", System.nanoTime() < deadline, is(true));
-                Thread.sleep(1);
-            }
+        try (VirtioNetFrontend dev = backend.open(VirtioNetFrontend.builder(port.socket()).queuePairs(2)
+                .iommu(IommuMode.QEMU).notifications(true))) {
             byte[] buf = new byte[dev.maxFrameSize()];
             for (int q = 0; q < 2; q++) {
                 for (int i = 0; i < 20; i++) {
@@ -421,7 +344,7 @@ class JvhostBackendTest {
                 long a = iova + p * PAGE;
                 long mark = iommu.log().nextSeq();
                 if (d.iovaToVva(0, a, 8, Access.RO).isMiss()) {
-                    await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == a);
+                    IommuTest.await(iommu, mark, e -> e.type() == Type.UPDATE && e.iova() == a);
                 }
                 assertThat(d.iovaToVva(0, a, 8, Access.RO).isMiss(), is(false));
             }
@@ -429,7 +352,7 @@ class JvhostBackendTest {
             long mark = iommu.log().nextSeq();
             assertThat("page 2 survives", d.iovaToVva(0, iova + 2 * PAGE, 8, Access.RO).isMiss(), is(false));
             assertThat("page 1 dropped too", d.iovaToVva(0, iova + PAGE, 8, Access.RO).isMiss(), is(true));
-            await(iommu, mark, e -> e.type() == Type.MISS && e.iova() == iova + PAGE && e.outcome() == MissOutcome.ANSWERED);
+            IommuTest.await(iommu, mark, e -> e.type() == Type.MISS && e.iova() == iova + PAGE && e.outcome() == MissOutcome.ANSWERED);
             assertThat("page 0 dropped", d.iovaToVva(0, iova, 8, Access.RO).isMiss(), is(true));
         }
     }
@@ -446,57 +369,10 @@ class JvhostBackendTest {
             VirtualIommu iommu = dev.iommu();
             for (int v = 0; v < 2; v++) {
                 VringLayout l = dev.layout(v);
-                long mark = iommu.log().nextSeq();
-                iommu.invalidate(l.descAddr(), PAGE);
-                iommu.invalidate(l.availAddr(), PAGE);
-                iommu.invalidate(l.usedAddr(), PAGE);
+                long mark = IommuTest.invalidateRings(iommu, l);
                 echo(dev, 0, 10);
-                List<Event> after = iommu.log().since(mark);
-                for (long ring : new long[] {l.descAddr(), l.availAddr(), l.usedAddr()}) {
-                    assertThat("vring " + v + " ring 0x" + Long.toHexString(ring) + " missed again: " + after,
-                            after.stream().anyMatch(e -> e.type() == Type.MISS && IommuTest.inPage(e.iova(), ring)
-                                    && e.outcome() == MissOutcome.ANSWERED), is(true));
-                }
+                IommuTest.assertRingsRetranslated(iommu, mark, v, l.descAddr(), l.availAddr(), l.usedAddr());
             }
-        }
-    }
-
-    /**
-     * A read-only receive buffer is never written: jvhost holds the frame (the guest "has no
-     * room"), the page keeps its bytes, the other queue pair works; once the page is writable
-     * again and announced, the held frame arrives: nothing lost.
-     */
-    @Test
-    void readOnlyReceiveBufferIsNeverWrittenAndTheHeldFrameArrivesLater() throws Exception {
-        try (VirtioNetFrontend dev = open(IommuMode.QEMU, true)) {
-            echo(dev, 0, 5);
-            VirtualIommu iommu = dev.iommu();
-            VirtioNetFrontend.RxBuffer next = dev.nextRxBuffer(0);
-            long page = next.deviceAddr() & -PAGE;
-            long gpa = next.gpa() & -PAGE;
-            iommu.unmap(page, PAGE);
-            iommu.map(page, gpa, PAGE, Access.RO);
-            dev.memory().fill(gpa, (int) PAGE, (byte) 0x5a);
-            long mark = iommu.log().nextSeq();
-            byte[] f = Traffic.frame(0, 4242, 300);
-            assertThat(dev.send(0, f, 0, f.length), is(true));
-            assertThat(Traffic.drain(dev, 0, Duration.ofMillis(300)), empty());
-            await(iommu, mark, e -> e.type() == Type.MISS && IommuTest.inPage(e.iova(), page)
-                    && e.outcome() == MissOutcome.PERMISSION_DENIED);
-            byte[] now = new byte[(int) PAGE];
-            dev.memory().read(gpa, now, 0, now.length);
-            byte[] want = new byte[(int) PAGE];
-            Arrays.fill(want, (byte) 0x5a);
-            assertThat(now, is(want));
-            echo(dev, 1, 10);
-
-            iommu.unmap(page, PAGE);
-            iommu.map(page, gpa, PAGE, Access.RW);
-            iommu.update(page, PAGE);
-            List<byte[]> got = Traffic.drain(dev, 0, Duration.ofMillis(500));
-            assertThat(got, hasSize(1));
-            assertThat(got.get(0), is(f));
-            assertThat(got.get(0), not(sameInstance(f)));
         }
     }
 }

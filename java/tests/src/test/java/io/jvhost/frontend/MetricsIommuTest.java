@@ -49,7 +49,7 @@ class MetricsIommuTest {
                 VirtioNetFrontend dev = VirtioNetFrontend.builder(port.socket()).queuePairs(1).iommu(IommuMode.LAZY)
                         .open()) {
             VhostDevice d = port.awaitDevice(Duration.ofSeconds(10));
-            JvhostBackendTest.settle(dev, d);
+            LoopbackBackend.settle(dev, d);
             String socket = port.socket().toString();
             ObjectName portName = JmxMetrics.portName(socket);
             ObjectName queueName = JmxMetrics.queueName(socket, 0);
