@@ -60,6 +60,11 @@ final class BufferSlots {
         }
     }
 
+    /** @return pages to hold {@code bytes} */
+    static int pages(int bytes) {
+        return (bytes + GuestMemory.PAGE_SIZE - 1) / GuestMemory.PAGE_SIZE;
+    }
+
     /** @return the GPA of slot {@code id} */
     long gpa(int id) {
         return gpa[id];
@@ -116,13 +121,22 @@ final class BufferSlots {
         }
     }
 
-    /** Zeroes the virtio-net header at the start of slot {@code id}. */
-    void clearNetHeader(int id) {
-        long g = gpa[id];
-        ByteBuffer b = memory.bufferOf(g, HDR);
-        int o = memory.offsetOf(g);
-        b.putLong(o, 0);
-        b.putInt(o + 8, 0);
+    /**
+     * Takes a free slot, as {@link #take()}, and zeroes the virtio-net header at its start (a
+     * transmit slot's header is the driver's to write).
+     *
+     * @return its id, or -1 if the device holds all of them
+     */
+    int takeCleared() {
+        int id = take();
+        if (id >= 0) {
+            long g = gpa[id];
+            ByteBuffer b = memory.bufferOf(g, HDR);
+            int o = memory.offsetOf(g);
+            b.putLong(o, 0);
+            b.putInt(o + 8, 0);
+        }
+        return id;
     }
 
     /** @return {@code num_buffers} of the virtio-net header at the start of slot {@code id} */

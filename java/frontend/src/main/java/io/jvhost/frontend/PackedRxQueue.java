@@ -11,50 +11,40 @@ import java.nio.ByteBuffer;
  * slots (the same memory as the split layout's page chains). All slots are always posted; every
  * used descriptor is checked before it is trusted.
  */
-final class PackedRxQueue implements RxRing {
+final class PackedRxQueue extends SlotQueue implements RxRing {
     private static final int HDR = VirtioNetFrontend.NET_HDR_SIZE;
 
     final PackedRing ring;
-    private final Vring vring;
-    private final VringLayout layout;
     private final boolean mergeable;
-    private final BufferSlots slots;
 
     PackedRxQueue(GuestMemory memory, DeviceAddresses addresses, int index, int ringSize, boolean mergeable,
             int rxBufferSize, int maxFrameSize) {
+        this(memory, addresses, new PackedRing(memory, index, ringSize), mergeable,
+                mergeable ? 0 : BufferSlots.pages(HDR + maxFrameSize), rxBufferSize);
+    }
+
+    /** @param pages pages per slot without mergeable buffers (0 with them) */
+    private PackedRxQueue(GuestMemory memory, DeviceAddresses addresses, PackedRing ring, boolean mergeable,
+            int pages, int rxBufferSize) {
+        super(memory, addresses, new PackedVring(ring), mergeable ? ring.size : buffers(ring.size, pages),
+                mergeable ? rxBufferSize : pages * GuestMemory.PAGE_SIZE, Access.RW);
+        this.ring = ring;
         this.mergeable = mergeable;
-        this.ring = new PackedRing(memory, index, ringSize);
-        this.vring = new PackedVring(ring);
-        addresses.mapRings(ring);
-        int page = GuestMemory.PAGE_SIZE;
-        if (mergeable) {
-            slots = new BufferSlots(memory, addresses, ringSize, rxBufferSize, Access.RW);
-        } else {
-            int pages = (HDR + maxFrameSize + page - 1) / page;
-            if (ringSize / pages == 0) {
-                throw new IllegalArgumentException("ring size " + ringSize + " cannot hold one receive buffer of "
-                        + pages + " pages; raise ringSize or lower maxFrameSize");
-            }
-            slots = new BufferSlots(memory, addresses, ringSize / pages, pages * page, Access.RW);
-        }
         for (int i = 0; i < slots.count; i++) {
             post(slots.take());
         }
-        this.layout = addresses.layout(ring, slots.lo, slots.hi);
+    }
+
+    private static int buffers(int ringSize, int pages) {
+        if (ringSize / pages == 0) {
+            throw new IllegalArgumentException("ring size " + ringSize + " cannot hold one receive buffer of "
+                    + pages + " pages; raise ringSize or lower maxFrameSize");
+        }
+        return ringSize / pages;
     }
 
     private void post(int id) {
         ring.makeAvailable(slots.dev(id), slots.size, id, PackedRing.DESC_F_WRITE);
-    }
-
-    @Override
-    public Vring vring() {
-        return vring;
-    }
-
-    @Override
-    public VringLayout layout() {
-        return layout;
     }
 
     @Override
@@ -127,15 +117,5 @@ final class PackedRxQueue implements RxRing {
     @Override
     public int chainLen() {
         return 1;
-    }
-
-    @Override
-    public int[] usedElement(int pos) {
-        return new int[] {ring.idAt(pos), ring.lenAt(pos)};
-    }
-
-    @Override
-    public int usedConsumed() {
-        return ring.usedCount();
     }
 }

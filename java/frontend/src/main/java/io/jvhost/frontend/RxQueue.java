@@ -10,37 +10,29 @@ import java.nio.ByteBuffer;
  * mapped read-write for the device, all of them always posted, and every used element it returns
  * is checked before it is trusted.
  */
-final class RxQueue implements RxRing {
+final class RxQueue extends SlotQueue implements RxRing {
     private static final int HDR = VirtioNetFrontend.NET_HDR_SIZE;
 
     final SplitVirtqueue vq;
-    final VringLayout layout;
-    private final Vring vring;
     private final boolean mergeable;
-    private final BufferSlots slots;
     /** Descriptors per slot; the chain of slot {@code s} is descriptors {@code s * chainLen ...}. */
     private final int chainLen;
     private final int descLen;
 
     RxQueue(GuestMemory memory, DeviceAddresses addresses, int index, int ringSize, boolean mergeable,
             int rxBufferSize, int maxFrameSize) {
+        this(memory, addresses, new SplitVirtqueue(memory, index, ringSize), mergeable,
+                mergeable ? 1 : BufferSlots.pages(HDR + maxFrameSize),
+                mergeable ? rxBufferSize : GuestMemory.PAGE_SIZE);
+    }
+
+    private RxQueue(GuestMemory memory, DeviceAddresses addresses, SplitVirtqueue vq, boolean mergeable,
+            int chainLen, int descLen) {
+        super(memory, addresses, new SplitVring(vq), chains(vq.size, chainLen), chainLen * descLen, Access.RW);
+        this.vq = vq;
         this.mergeable = mergeable;
-        this.vq = new SplitVirtqueue(memory, index, ringSize);
-        this.vring = new SplitVring(vq);
-        addresses.mapRings(vq);
-        int page = GuestMemory.PAGE_SIZE;
-        if (mergeable) {
-            chainLen = 1;
-            descLen = rxBufferSize;
-        } else {
-            chainLen = (HDR + maxFrameSize + page - 1) / page;
-            descLen = page;
-            if (ringSize / chainLen == 0) {
-                throw new IllegalArgumentException("ring size " + ringSize + " cannot hold one receive chain of "
-                        + chainLen + " descriptors; raise ringSize or lower maxFrameSize");
-            }
-        }
-        this.slots = new BufferSlots(memory, addresses, ringSize / chainLen, chainLen * descLen, Access.RW);
+        this.chainLen = chainLen;
+        this.descLen = descLen;
         for (int s = 0; s < slots.count; s++) {
             int head = slots.take() * chainLen;
             for (int k = 0; k < chainLen; k++) {
@@ -52,27 +44,14 @@ final class RxQueue implements RxRing {
             vq.addAvail(head);
         }
         vq.publish();
-        this.layout = addresses.layout(vq, slots.lo, slots.hi);
     }
 
-    @Override
-    public Vring vring() {
-        return vring;
-    }
-
-    @Override
-    public VringLayout layout() {
-        return layout;
-    }
-
-    @Override
-    public int[] usedElement(int pos) {
-        return new int[] {vq.usedIdAt(pos), vq.usedLenAt(pos)};
-    }
-
-    @Override
-    public int usedConsumed() {
-        return vq.lastUsed();
+    private static int chains(int ringSize, int chainLen) {
+        if (ringSize / chainLen == 0) {
+            throw new IllegalArgumentException("ring size " + ringSize + " cannot hold one receive chain of "
+                    + chainLen + " descriptors; raise ringSize or lower maxFrameSize");
+        }
+        return ringSize / chainLen;
     }
 
     @Override
