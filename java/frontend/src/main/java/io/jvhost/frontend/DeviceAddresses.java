@@ -39,32 +39,19 @@ final class DeviceAddresses {
         }
     }
 
-    /** Maps a virtqueue's three rings RW in the IOMMU, if there is one. */
-    void mapRings(SplitVirtqueue vq) {
-        map(vq.descGpa, roundPage(vq.descBytes()), Access.RW);
-        map(vq.availGpa, roundPage(vq.availBytes()), Access.RW);
-        map(vq.usedGpa, roundPage(vq.usedBytes()), Access.RW);
-    }
-
-    /** Maps a packed vring's descriptor ring and event suppression areas RW, if there is an IOMMU. */
-    void mapRings(PackedRing r) {
-        map(r.descGpa, roundPage(r.descBytes()), Access.RW);
-        map(r.driverEventGpa, GuestMemory.PAGE_SIZE, Access.RW);
-        map(r.deviceEventGpa, GuestMemory.PAGE_SIZE, Access.RW);
+    /** Maps a vring's three areas (each in whole pages) RW in the IOMMU, if there is one. */
+    void mapRings(Vring v) {
+        map(v.descGpa(), roundPage(v.descBytes()), Access.RW);
+        map(v.driverGpa(), roundPage(v.driverBytes()), Access.RW);
+        map(v.deviceGpa(), roundPage(v.deviceBytes()), Access.RW);
     }
 
     /**
-     * @return the layout of a packed vring whose buffers lie in [lo, hi): its avail and used
-     *         addresses are those of the driver and device event suppression areas
+     * @return the layout of a vring whose buffers lie in [lo, hi); for a packed vring its avail and
+     *         used addresses are those of the driver and device event suppression areas
      */
-    VringLayout layout(PackedRing r, long lo, long hi) {
-        return new VringLayout(r.index, r.size, ring(r.descGpa), ring(r.driverEventGpa), ring(r.deviceEventGpa),
-                r.descGpa, r.driverEventGpa, r.deviceEventGpa, dev(lo), lo, hi - lo);
-    }
-
-    /** @return the layout of a vring whose buffers lie in [lo, hi) */
-    VringLayout layout(SplitVirtqueue vq, long lo, long hi) {
-        return new VringLayout(vq.index, vq.size, ring(vq.descGpa), ring(vq.availGpa), ring(vq.usedGpa),
-                vq.descGpa, vq.availGpa, vq.usedGpa, dev(lo), lo, hi - lo);
+    VringLayout layout(Vring v, long lo, long hi) {
+        return new VringLayout(v.index(), v.size(), ring(v.descGpa()), ring(v.driverGpa()), ring(v.deviceGpa()),
+                v.descGpa(), v.driverGpa(), v.deviceGpa(), dev(lo), lo, hi - lo);
     }
 }

@@ -18,6 +18,16 @@ record PackedVring(PackedRing ring) implements Vring {
     }
 
     @Override
+    public long descBytes() {
+        return ring.descBytes();
+    }
+
+    @Override
+    public long driverBytes() {
+        return PackedRing.eventBytes();
+    }
+
+    @Override
     public long driverGpa() {
         return ring.driverEventGpa;
     }
@@ -40,5 +50,15 @@ record PackedVring(PackedRing ring) implements Vring {
     @Override
     public void askInterrupts() {
         ring.setDriverEventFlags(PackedRing.EVENT_FLAGS_ENABLE);
+    }
+
+    @Override
+    public int[] usedElement(int pos) {
+        return new int[] {ring.idAt(pos), ring.lenAt(pos)};
+    }
+
+    @Override
+    public int usedConsumed() {
+        return ring.usedCount();
     }
 }

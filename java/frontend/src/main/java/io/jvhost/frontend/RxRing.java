@@ -27,10 +27,4 @@ interface RxRing {
 
     /** @return descriptors per receive buffer */
     int chainLen();
-
-    /** {id, len} of the used element at free-running position {@code pos} (while still in the ring). */
-    int[] usedElement(int pos);
-
-    /** @return used elements consumed so far (free running) */
-    int usedConsumed();
 }

@@ -18,6 +18,16 @@ record SplitVring(SplitVirtqueue vq) implements Vring {
     }
 
     @Override
+    public long descBytes() {
+        return vq.descBytes();
+    }
+
+    @Override
+    public long driverBytes() {
+        return vq.availBytes();
+    }
+
+    @Override
     public long driverGpa() {
         return vq.availGpa;
     }
@@ -40,5 +50,15 @@ record SplitVring(SplitVirtqueue vq) implements Vring {
     @Override
     public void askInterrupts() {
         vq.setAvailFlags(0);
+    }
+
+    @Override
+    public int[] usedElement(int pos) {
+        return new int[] {vq.usedIdAt(pos), vq.usedLenAt(pos)};
+    }
+
+    @Override
+    public int usedConsumed() {
+        return vq.lastUsed();
     }
 }

@@ -1,28 +1,41 @@
 package io.jvhost.frontend;
 
-/** A transmit queue over a split or a packed vring: one slot (header + frame) per buffer. */
-interface TxRing {
-    /** @return the vring */
-    Vring vring();
+import io.jvhost.protocol.Access;
 
-    /** @return where the vring and its buffers are */
-    VringLayout layout();
+/**
+ * A transmit queue over a split or a packed vring: one slot (header + frame, mapped read-only for
+ * the device) per buffer id. Taking and counting slots is the same for both formats; publishing
+ * and reclaiming them is ring-format logic.
+ */
+abstract class TxRing extends SlotQueue {
+    TxRing(GuestMemory memory, DeviceAddresses addresses, Vring vring, int slotSize) {
+        super(memory, addresses, vring, vring.size(), slotSize, Access.RO);
+    }
 
     /** @return the GPA of slot {@code id} */
-    long slotGpa(int id);
+    final long slotGpa(int id) {
+        return slots.gpa(id);
+    }
 
     /** Takes a free slot and zeroes its virtio-net header; -1 if the ring is full. */
-    int take();
+    final int take() {
+        reclaim();
+        return slots.takeCleared();
+    }
 
     /** Makes slot {@code id}, with a frame of {@code len} bytes after its header, available; kicks if asked. */
-    void publish(int id, int len, VringNotifier notifier);
+    abstract void publish(int id, int len, VringNotifier notifier);
 
     /** @return slots handed to the device and not used yet */
-    int inFlight();
+    final int inFlight() {
+        reclaim();
+        return slots.outCount();
+    }
 
-    /** {id, len} of the used element at free-running position {@code pos} (while still in the ring). */
-    int[] usedElement(int pos);
-
-    /** @return used elements consumed so far (free running) */
-    int usedConsumed();
+    /**
+     * Takes back the slots the device used; an id it does not hold is the device's fault.
+     *
+     * @return how many came back
+     */
+    abstract int reclaim();
 }

@@ -678,16 +678,18 @@ public final class VirtioNetFrontend implements AutoCloseable {
 
     /** {id, len} of the used element at free-running position {@code pos} of a vring. */
     int[] usedElement(int vringIndex, int pos) {
-        int q = vringIndex / 2;
-        checkQueue(q);
-        return vringIndex % 2 == 0 ? rx[q].usedElement(pos) : tx[q].usedElement(pos);
+        return vring(vringIndex).usedElement(pos);
     }
 
     /** Used elements consumed so far (free-running) on a vring. */
     int usedConsumed(int vringIndex) {
+        return vring(vringIndex).usedConsumed();
+    }
+
+    private Vring vring(int vringIndex) {
         int q = vringIndex / 2;
         checkQueue(q);
-        return vringIndex % 2 == 0 ? rx[q].usedConsumed() : tx[q].usedConsumed();
+        return vringIndex % 2 == 0 ? rx[q].vring() : tx[q].vring();
     }
 
     /** Wake-ups on the call descriptor of a vring (notifications on). */

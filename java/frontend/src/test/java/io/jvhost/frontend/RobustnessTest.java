@@ -219,6 +219,30 @@ class RobustnessTest {
         assertThat(Files.exists(sock), is(false));
     }
 
+    /**
+     * A split transmit ring whose device returns a slot twice is caught, not trusted (the slot
+     * would be handed out twice): the test plays the device on rings nobody serves (a port without
+     * a server), writing two used elements with the same id and publishing them.
+     */
+    @Test
+    void splitUsedIdReturnedTwiceIsRefused() throws Exception {
+        io.jvhost.testing.SharedEal.get();
+        try (io.jvhost.vhost.VhostUserPort idle = io.jvhost.vhost.VhostUserPort.builder(dir.resolve("idle.sock")).open();
+                VirtioNetFrontend dev = VirtioNetFrontend.builder(idle.socket()).open()) {
+            byte[] f = Traffic.frame(0, 1, 100);
+            assertThat(dev.send(0, f, 0, f.length), is(true));
+            assertThat(dev.send(0, f, 0, f.length), is(true));
+            assertThat(dev.txInFlight(0), is(2));
+            long used = dev.layout(1).usedGpa();
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putInt(0).putInt(0).putInt(0).putInt(0); // used ring elements 0 and 1: {id 0, len 0}
+            dev.memory().write(used + 4, b.array(), 0, 16);
+            dev.memory().write(used + 2, new byte[] {2, 0}, 0, 2); // used->idx = 2
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> dev.txInFlight(0));
+            assertThat(e.getMessage(), containsString("used id 0 on vring 1"));
+        }
+    }
+
     @Test
     void noFileDescriptorLeaks() throws Exception {
         try (NetVhostTestpmd t = NetVhostTestpmd.start(dir, NetVhostTestpmd.options().iommu(true))) {
