@@ -8,6 +8,7 @@ import static org.hamcrest.Matchers.lessThan;
 import static org.hamcrest.Matchers.lessThanOrEqualTo;
 import static org.hamcrest.Matchers.not;
 
+import io.jvhost.testing.ShellWords;
 import io.jvhost.testing.TestPmd;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -398,39 +399,6 @@ class CliIT {
         Files.deleteIfExists(dir);
     }
 
-    /** Splits a shell command line as sh would for the README's commands: quotes, backslash-newline. */
-    static List<String> shellWords(String line) {
-        List<String> words = new ArrayList<>();
-        StringBuilder w = null;
-        char quote = 0;
-        String text = line.replace("\\\n", " ");
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            if (quote != 0) {
-                if (c == quote) {
-                    quote = 0;
-                } else {
-                    w.append(c);
-                }
-            } else if (c == '\'' || c == '"') {
-                quote = c;
-                w = w == null ? new StringBuilder() : w;
-            } else if (Character.isWhitespace(c)) {
-                if (w != null) {
-                    words.add(w.toString());
-                    w = null;
-                }
-            } else {
-                w = w == null ? new StringBuilder() : w;
-                w.append(c);
-            }
-        }
-        if (w != null) {
-            words.add(w.toString());
-        }
-        return words;
-    }
-
     private static Matcher finalCounts(String out) {
         Matcher m = Pattern.compile("port0 q0: rx (\\d+) packets \\d+ bytes \\| tx (\\d+) packets \\d+ bytes \\| dropped (\\d+)")
                 .matcher(out);
@@ -452,9 +420,9 @@ class CliIT {
         while (block.find()) {
             Path dir = Files.createTempDirectory("jvhost-readme");
             String sock = dir.resolve("vhost0.sock").toString();
-            List<String> serveArgs = shellWords(block.group(1).replace("/tmp/vhost0.sock", sock));
+            List<String> serveArgs = ShellWords.split(block.group(1).replace("/tmp/vhost0.sock", sock));
             assertThat(serveArgs.get(0), equalTo("scripts/jvhost")); // the jar is what scripts/jvhost runs
-            List<String> testpmd = shellWords(block.group(2).replace("/tmp/vhost0.sock", sock)
+            List<String> testpmd = ShellWords.split(block.group(2).replace("/tmp/vhost0.sock", sock)
                     .replace("--file-prefix=fe", "--file-prefix=jvhost-readme-" + ProcessHandle.current().pid()));
             String start = block.group(3).substring("testpmd> ".length());
             String mode = serveArgs.get(serveArgs.indexOf("--mode") + 1);

@@ -10,6 +10,7 @@ import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
 import io.jvhost.serve.QueueCounters;
 import io.jvhost.testing.SharedEal;
+import io.jvhost.testing.ShellWords;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
@@ -110,7 +111,7 @@ class QemuGuestTest {
         List<String> serveArgs = null;
         List<String> qemuArgs = null;
         for (String line : block.group(1).replace("\\\n", " ").split("\n")) {
-            List<String> words = shellWords(line);
+            List<String> words = ShellWords.split(line);
             if (words.size() > 2 && words.get(0).equals("scripts/jvhost") && words.get(1).equals("serve")) {
                 serveArgs = new ArrayList<>(words.subList(1, words.size()));
                 serveArgs.remove("&");
@@ -138,40 +139,6 @@ class QemuGuestTest {
                     }
                     return cmd;
                 });
-    }
-
-    /** Words of a shell line: blanks split, single and double quotes group, a # word starts a comment. */
-    static List<String> shellWords(String line) {
-        List<String> words = new ArrayList<>();
-        StringBuilder w = null;
-        char quote = 0;
-        for (int i = 0; i < line.length(); i++) {
-            char c = line.charAt(i);
-            if (quote != 0) {
-                if (c == quote) {
-                    quote = 0;
-                } else {
-                    w.append(c);
-                }
-            } else if (c == '\'' || c == '"') {
-                quote = c;
-                w = w == null ? new StringBuilder() : w;
-            } else if (Character.isWhitespace(c)) {
-                if (w != null) {
-                    words.add(w.toString());
-                    w = null;
-                }
-            } else if (c == '#' && w == null) {
-                break;
-            } else {
-                w = w == null ? new StringBuilder() : w;
-                w.append(c);
-            }
-        }
-        if (w != null) {
-            words.add(w.toString());
-        }
-        return words;
     }
 
     /** Packed ring without an IOMMU (with one, DPDK 22.11 itself loses the guest's frames: docs/guests.md). */
