@@ -25,12 +25,14 @@ public final class MbufArray {
     private static final int BUSY = 1;
     private static final int CLOSED = 2;
     private static final VarHandle STATE;
+    private static final VarHandle GENERATION;
     // Weak: a batch dropped without close() must not be kept alive by this set.
     private static final Set<MbufArray> OPEN = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
     static {
         try {
             STATE = MethodHandles.lookup().findVarHandle(MbufArray.class, "state", int.class);
+            GENERATION = MethodHandles.lookup().findVarHandle(MbufArray.class, "generation", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -44,6 +46,14 @@ public final class MbufArray {
     @SuppressWarnings("unused") // through STATE
     private volatile int state;
     private volatile boolean closedByEal;
+    /**
+     * Moves on whenever what the slots hold may have changed: after every native operation, at
+     * close, and when a packet's lengths or offsets change ({@link #changed()}). A packet view
+     * remembers its mbuf's addresses and lengths for one generation. Opaque reads: a close by
+     * another thread (Eal.close()) is seen by a loop that keeps reading packets.
+     */
+    @SuppressWarnings("unused") // through GENERATION
+    private volatile long generation;
 
     /** @param capacity pointer slots, checked by the caller */
     public MbufArray(int capacity) {
@@ -83,7 +93,18 @@ public final class MbufArray {
 
     /** Gives the array back after {@link #enter()}. */
     public void exit() {
+        changed(); // the native operation may have changed any slot
         STATE.setRelease(this, FREE);
+    }
+
+    /** @return the current generation (see the field); compare with an earlier one for equality only */
+    public long generation() {
+        return (long) GENERATION.getOpaque(this);
+    }
+
+    /** Marks what the slots hold as changed: views read it again from the mbufs. */
+    public void changed() {
+        GENERATION.setOpaque(this, (long) GENERATION.getOpaque(this) + 1);
     }
 
     /** @return the address of the pointer array; only between {@link #enter()} and {@link #exit()} */
@@ -168,10 +189,12 @@ public final class MbufArray {
             }
         }
         try {
+            changed(); // views stop trusting what they saw before the mbufs go back
             freeFirst(count);
         } finally {
             closedByEal = byEal;
             STATE.setVolatile(this, CLOSED);
+            changed();
             OPEN.remove(this);
         }
         return true;

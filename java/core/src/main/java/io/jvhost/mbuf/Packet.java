@@ -17,6 +17,18 @@ public final class Packet {
 
     private final MbufArray batch;
     private final int index;
+    /*
+     * What the slot held when last looked at, trusted while the batch's generation stays the same
+     * (it moves on with every burst, fill, drop and close of the batch, and every length or offset
+     * change made here): a typed access then reads packet memory once, instead of once more for
+     * each of the mbuf pointer, data length, buffer address and data offset. With FFM each of those
+     * reads costs checks that Unsafe's do not, and a header parser makes dozens per packet.
+     */
+    private long seenGeneration = -1;
+    private long seenMbuf;
+    private long seenData;
+    private int seenDataLen;
+    private int seenPktLen;
 
     Packet(MbufArray batch, int index) {
         this.batch = batch;
@@ -25,7 +37,28 @@ public final class Packet {
 
     /** @throws IllegalStateException if the batch is closed or the slot is empty now */
     private long mbuf() {
-        return batch.mbuf(index);
+        if (seenGeneration != batch.generation()) {
+            look();
+        }
+        return seenMbuf;
+    }
+
+    /** Reads the slot's mbuf again; the generation first, so a change meanwhile is not missed. */
+    private void look() {
+        long generation = batch.generation();
+        long m = batch.mbuf(index);
+        seenMbuf = m;
+        seenData = dataAddress(m);
+        seenDataLen = dataLen(m);
+        seenPktLen = pktLen(m);
+        seenGeneration = generation;
+    }
+
+    /** The mbuf, for a change of its lengths or offsets: every view of the batch reads again after it. */
+    private long mbufToChange() {
+        long m = batch.mbuf(index);
+        batch.changed();
+        return m;
     }
 
     /** The next segment; a chain shorter than its packet length says is refused, not followed. */
@@ -39,7 +72,8 @@ public final class Packet {
 
     /** @return the packet's length in bytes, all segments */
     public int length() {
-        return pktLen(mbuf());
+        mbuf();
+        return seenPktLen;
     }
 
     /**
@@ -47,7 +81,8 @@ public final class Packet {
      *     comparing with a vhost device's translations)
      */
     public long dataAddress() {
-        return dataAddress(mbuf());
+        mbuf();
+        return seenData;
     }
 
     /** @return the number of segments (chained mbufs) */
@@ -60,9 +95,8 @@ public final class Packet {
      * @return that byte
      */
     public byte getByte(int offset) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 1);
-        return a != 0 ? MEM.getByte(a) : (byte) getSlow(m, offset, 1);
+        long a = inFirstSegment(offset, 1);
+        return a != 0 ? MEM.getByte(a) : (byte) getSlow(mbuf(), offset, 1);
     }
 
     /**
@@ -85,9 +119,14 @@ public final class Packet {
      * @param length how many
      */
     public void copyTo(int offset, byte[] dst, int dstOffset, int length) {
-        long m = mbuf();
-        checkRange(offset, length, pktLen(m));
         checkRange(dstOffset, length, dst.length);
+        long a = inFirstSegment(offset, length);
+        if (a != 0) {
+            MEM.copyToArray(a, dst, dstOffset, length);
+            return;
+        }
+        long m = mbuf();
+        checkRange(offset, length, seenPktLen);
         transfer(m, offset, dst, dstOffset, length, true);
     }
 
@@ -102,7 +141,7 @@ public final class Packet {
      *     out of mbufs for the extra segments
      */
     public void setData(byte[] src, int off, int length) {
-        long head = mbuf();
+        long head = mbufToChange();
         checkRange(off, length, src.length);
         int segs = MEM.getShort(head + MbufLayout.NB_SEGS) & 0xffff;
         if (segs != 1) {
@@ -139,7 +178,7 @@ public final class Packet {
      * @throws IllegalStateException if the packet has several segments
      */
     public void setLength(int length) {
-        long m = mbuf();
+        long m = mbufToChange();
         int segs = MEM.getShort(m + MbufLayout.NB_SEGS) & 0xffff;
         if (segs != 1) {
             throw new IllegalStateException("setLength needs a single-segment packet; this one has " + segs);
@@ -160,9 +199,8 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if they are not all inside the packet
      */
     public short getShort(int offset) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 2);
-        return a != 0 ? (short) fromNetwork(MEM.getShort(a), 2) : (short) getSlow(m, offset, 2);
+        long a = inFirstSegment(offset, 2);
+        return a != 0 ? (short) fromNetwork(MEM.getShort(a), 2) : (short) getSlow(mbuf(), offset, 2);
     }
 
     /**
@@ -171,9 +209,8 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if they are not all inside the packet
      */
     public int getInt(int offset) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 4);
-        return a != 0 ? (int) fromNetwork(MEM.getInt(a), 4) : (int) getSlow(m, offset, 4);
+        long a = inFirstSegment(offset, 4);
+        return a != 0 ? (int) fromNetwork(MEM.getInt(a), 4) : (int) getSlow(mbuf(), offset, 4);
     }
 
     /**
@@ -182,9 +219,8 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if they are not all inside the packet
      */
     public long getLong(int offset) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 8);
-        return a != 0 ? fromNetwork(MEM.getLong(a), 8) : getSlow(m, offset, 8);
+        long a = inFirstSegment(offset, 8);
+        return a != 0 ? fromNetwork(MEM.getLong(a), 8) : getSlow(mbuf(), offset, 8);
     }
 
     /**
@@ -193,12 +229,11 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if offset is outside the packet
      */
     public void putByte(int offset, byte value) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 1);
+        long a = inFirstSegment(offset, 1);
         if (a != 0) {
             MEM.putByte(a, value);
         } else {
-            putSlow(m, offset, 1, value);
+            putSlow(mbuf(), offset, 1, value);
         }
     }
 
@@ -208,12 +243,11 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the two bytes are not both inside the packet
      */
     public void putShort(int offset, short value) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 2);
+        long a = inFirstSegment(offset, 2);
         if (a != 0) {
             MEM.putShort(a, (short) toNetwork(value, 2));
         } else {
-            putSlow(m, offset, 2, value);
+            putSlow(mbuf(), offset, 2, value);
         }
     }
 
@@ -223,12 +257,11 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the four bytes are not all inside the packet
      */
     public void putInt(int offset, int value) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 4);
+        long a = inFirstSegment(offset, 4);
         if (a != 0) {
             MEM.putInt(a, (int) toNetwork(value, 4));
         } else {
-            putSlow(m, offset, 4, value);
+            putSlow(mbuf(), offset, 4, value);
         }
     }
 
@@ -238,12 +271,11 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the eight bytes are not all inside the packet
      */
     public void putLong(int offset, long value) {
-        long m = mbuf();
-        long a = inFirstSegment(m, offset, 8);
+        long a = inFirstSegment(offset, 8);
         if (a != 0) {
             MEM.putLong(a, toNetwork(value, 8));
         } else {
-            putSlow(m, offset, 8, value);
+            putSlow(mbuf(), offset, 8, value);
         }
     }
 
@@ -274,9 +306,14 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if either range is outside its packet or array
      */
     public void copyFrom(int offset, byte[] src, int srcOffset, int length) {
-        long m = mbuf();
-        checkRange(offset, length, pktLen(m));
         checkRange(srcOffset, length, src.length);
+        long a = inFirstSegment(offset, length);
+        if (a != 0) {
+            MEM.copyFromArray(src, srcOffset, a, length);
+            return;
+        }
+        long m = mbuf();
+        checkRange(offset, length, seenPktLen);
         transfer(m, offset, src, srcOffset, length, false);
     }
 
@@ -352,7 +389,7 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the headroom is smaller
      */
     public void prepend(int length) {
-        long m = mbuf();
+        long m = mbufToChange();
         int room = dataOff(m);
         if (length < 0 || length > room) {
             throw new IndexOutOfBoundsException("cannot prepend " + length + " bytes: headroom is " + room);
@@ -370,7 +407,7 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the first segment is shorter
      */
     public void adj(int length) {
-        long m = mbuf();
+        long m = mbufToChange();
         int dataLen = dataLen(m);
         if (length < 0 || length > dataLen) {
             throw new IndexOutOfBoundsException("cannot remove " + length + " bytes from the front: the first segment"
@@ -389,7 +426,7 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the last segment is shorter
      */
     public void trim(int length) {
-        long head = mbuf();
+        long head = mbufToChange();
         long last = lastSegment(head);
         int dataLen = dataLen(last);
         if (length < 0 || length > dataLen) {
@@ -407,7 +444,7 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if the tailroom is smaller
      */
     public void append(int length) {
-        long head = mbuf();
+        long head = mbufToChange();
         long last = lastSegment(head);
         int room = tailroom(last);
         if (length < 0 || length > room) {
@@ -471,12 +508,15 @@ public final class Packet {
      * size) when they lie in the first segment's data, else 0 (then the slow path checks the
      * range against the packet length and follows the chain). The first segment's data length
      * never exceeds the packet length (DPDK and every setter here keep pkt_len the sum of the
-     * segments' data_len), and the range stays inside that segment's data even if it did. Fewer
-     * memory reads and less code than the general path, so that C2 inlines more of a caller's
-     * header parsing (with FFM each read is more IR nodes than with Unsafe).
+     * segments' data_len), and the range stays inside that segment's data even if it did. No
+     * memory read while the batch's generation holds (see seenGeneration), and little code, so
+     * that C2 inlines a caller's whole header parsing.
      */
-    private static long inFirstSegment(long m, int offset, int size) {
-        return offset >= 0 && offset <= dataLen(m) - size ? dataAddress(m) + offset : 0;
+    private long inFirstSegment(int offset, int size) {
+        if (seenGeneration != batch.generation()) {
+            look();
+        }
+        return offset >= 0 && offset <= seenDataLen - size ? seenData + offset : 0;
     }
 
     /** A typed read outside the first segment or out of range: checked, then in place or spanning. */

@@ -71,6 +71,67 @@ class PacketAccessTest {
         }
     }
 
+    /**
+     * A view remembers its mbuf's addresses and lengths between changes of its batch: every change
+     * of what the slot holds, or of the packet's lengths and offsets, must show in the next read.
+     * The hard case is the mempool's cache handing the same mbuf back to the same slot with other
+     * lengths.
+     */
+    @Test
+    void aViewFollowsEveryChangeOfItsSlot() {
+        byte[] data = random(200, 11);
+        ByteBuffer be = ByteBuffer.wrap(data);
+        try (PacketBatch b = PacketBatch.allocate(2)) {
+            assertThat(b.allocate(pool, 2), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(data, 0, 100);
+            b.packet(1).setData(data, 100, 100);
+            assertThat(p.length(), equalTo(100));
+            assertThat(p.getInt(96), equalTo(be.getInt(96)));
+            long address = p.dataAddress();
+
+            p.prepend(14);
+            assertThat(p.length(), equalTo(114));
+            assertThat(p.dataAddress(), equalTo(address - 14));
+            assertThat(p.getInt(14 + 96), equalTo(be.getInt(96)));
+            p.adj(14);
+            assertThat(p.length(), equalTo(100));
+            assertThat(p.getInt(0), equalTo(be.getInt(0)));
+            p.trim(10);
+            assertThat(p.length(), equalTo(90));
+            assertThrows(IndexOutOfBoundsException.class, () -> p.getInt(88));
+            p.append(10);
+            assertThat(p.getInt(96), equalTo(be.getInt(96)));
+            p.setLength(60);
+            assertThrows(IndexOutOfBoundsException.class, () -> p.getByte(60));
+            p.setData(data, 0, 200);
+            assertThat(p.getLong(192), equalTo(be.getLong(192)));
+
+            // a drop moves packet 1 into slot 0
+            b.drop(0);
+            assertThat(p.length(), equalTo(100));
+            assertThat(p.getInt(0), equalTo(be.getInt(100)));
+
+            b.clear();
+            assertThat(assertThrows(IllegalStateException.class, p::length).getMessage(), containsString("no packet"));
+        }
+        // freed and allocated again into the same slot: from a pool of one, the same mbuf, reset
+        try (MbufPool one = MbufPool.create(null, 1, 0, MbufPool.DEFAULT_DATA_ROOM);
+                PacketBatch b = PacketBatch.allocate(1)) {
+            assertThat(b.allocate(one, 1), equalTo(true));
+            Packet p = b.packet(0);
+            p.setData(data, 0, 100);
+            p.adj(20);
+            long address = p.dataAddress();
+            assertThat(p.length(), equalTo(80));
+            b.clear();
+            assertThat(b.allocate(one, 1), equalTo(true));
+            assertThat(p.length(), equalTo(0));
+            assertThat(p.dataAddress(), equalTo(address - 20)); // data offset back at the headroom
+            assertThrows(IndexOutOfBoundsException.class, () -> p.getByte(0));
+        }
+    }
+
     @Test
     void typedWritesLandBigEndianIncludingAcrossSegments() {
         int size = 5000;
