@@ -194,7 +194,7 @@ public final class MbufArray {
         } finally {
             closedByEal = byEal;
             STATE.setVolatile(this, CLOSED);
-            changed();
+            changed(); // a view that looked between the two saw the slots still full: it looks again, and sees closed
             OPEN.remove(this);
         }
         return true;

@@ -119,15 +119,7 @@ public final class Packet {
      * @param length how many
      */
     public void copyTo(int offset, byte[] dst, int dstOffset, int length) {
-        checkRange(dstOffset, length, dst.length);
-        long a = inFirstSegment(offset, length);
-        if (a != 0) {
-            MEM.copyToArray(a, dst, dstOffset, length);
-            return;
-        }
-        long m = mbuf();
-        checkRange(offset, length, seenPktLen);
-        transfer(m, offset, dst, dstOffset, length, true);
+        copyArray(offset, dst, dstOffset, length, true);
     }
 
     /**
@@ -306,15 +298,24 @@ public final class Packet {
      * @throws IndexOutOfBoundsException if either range is outside its packet or array
      */
     public void copyFrom(int offset, byte[] src, int srcOffset, int length) {
-        checkRange(srcOffset, length, src.length);
+        copyArray(offset, src, srcOffset, length, false);
+    }
+
+    /** Copies between the packet and an array range; out: packet -> array. One copy in the first segment. */
+    private void copyArray(int offset, byte[] array, int arrayOffset, int length, boolean out) {
+        checkRange(arrayOffset, length, array.length);
         long a = inFirstSegment(offset, length);
         if (a != 0) {
-            MEM.copyFromArray(src, srcOffset, a, length);
+            if (out) {
+                MEM.copyToArray(a, array, arrayOffset, length);
+            } else {
+                MEM.copyFromArray(array, arrayOffset, a, length);
+            }
             return;
         }
         long m = mbuf();
         checkRange(offset, length, seenPktLen);
-        transfer(m, offset, src, srcOffset, length, false);
+        transfer(m, offset, array, arrayOffset, length, out);
     }
 
     /**
@@ -332,7 +333,7 @@ public final class Packet {
     /** Copies between the packet and a buffer's remaining bytes; toBuffer: packet -> buffer. */
     private void copy(int offset, ByteBuffer buf, int length, boolean toBuffer) {
         long m = mbuf();
-        checkRange(offset, length, pktLen(m));
+        checkRange(offset, length, seenPktLen);
         if (buf.hasArray()) {
             transfer(m, offset, buf.array(), buf.arrayOffset() + buf.position(), length, toBuffer);
         } else if (buf.isDirect()) {
@@ -513,9 +514,7 @@ public final class Packet {
      * that C2 inlines a caller's whole header parsing.
      */
     private long inFirstSegment(int offset, int size) {
-        if (seenGeneration != batch.generation()) {
-            look();
-        }
+        mbuf();
         return offset >= 0 && offset <= seenDataLen - size ? seenData + offset : 0;
     }
 
