@@ -173,7 +173,7 @@ def run_once(backend, scenario, size, hugepages, warmup, window, tag):
                 cmd.append("--iommu")
             back = Proc(cmd, "jvhost")
             procs.append(back)
-            back.wait_for(r"jvhost serve:")
+            back.wait_for(r"jvhost serve: \w+ on \[")  # the banner, once the socket listens (not the SIGINT note)
         else:
             fwd = {"rx": "rxonly", "tx": "txonly", "loop": "io", "macswap": "macswap"}[scenario]
             vdev = "net_vhost0,iface=%s,queues=1" % sock + (",iommu-support=1" if iommu else "")

@@ -44,7 +44,7 @@ java -XX:NativeMemoryTracking=summary ${JAVA_OPTS:-} -jar "$jar" "${serve_args[@
 serve=$!
 tp=
 trap 'kill -9 $serve $tp 2>/dev/null || true; cp "$dir/serve.log" "$out/serve-$mode.log" 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 100); do grep -q "jvhost serve:" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q "jvhost serve: [a-z]* on \\[" "$dir/serve.log" 2>/dev/null && break; sleep 0.1; done
 sleep 1
 sample() {
     local heap nmt

@@ -330,7 +330,7 @@ class CliIT {
         }
         // a socket path in use by another jvhost
         try (Jvhost first = new Jvhost("serve", "--socket", sock, "--stats-period", "0")) {
-            first.awaitOutput("jvhost serve:", 30_000);
+            first.awaitOutput("jvhost serve: loopback", 30_000); // the banner: the socket listens
             Run second = new Run("serve", "--socket", sock);
             assertThat(second.output, second.exit, equalTo(2));
             assertThat(second.output, containsString("jvhost: socket " + sock + " exists already"));
