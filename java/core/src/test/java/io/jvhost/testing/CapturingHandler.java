@@ -13,10 +13,10 @@ public final class CapturingHandler extends Handler implements AutoCloseable {
     private final Level previousLevel;
     private final List<LogRecord> records = new ArrayList<>();
 
-    private CapturingHandler(Logger logger) {
+    private CapturingHandler(Logger logger, Level minimum) {
         this.logger = logger;
         this.previousLevel = logger.getLevel();
-        setLevel(Level.ALL);
+        setLevel(minimum);
     }
 
     /**
@@ -25,8 +25,23 @@ public final class CapturingHandler extends Handler implements AutoCloseable {
      */
     public static CapturingHandler install(String loggerName) {
         Logger logger = Logger.getLogger(loggerName);
-        CapturingHandler h = new CapturingHandler(logger);
+        CapturingHandler h = new CapturingHandler(logger, Level.ALL);
         logger.setLevel(Level.ALL);
+        logger.addHandler(h);
+        return h;
+    }
+
+    /**
+     * Collects only records at {@code minimum} and above, leaving the logger's level as it is (a
+     * long test that wants DPDK's warnings without turning on its per-message chatter).
+     *
+     * @param loggerName where to listen, e.g. "dpdk"
+     * @param minimum the lowest level collected
+     * @return the handler, installed; close it to remove it
+     */
+    public static CapturingHandler install(String loggerName, Level minimum) {
+        Logger logger = Logger.getLogger(loggerName);
+        CapturingHandler h = new CapturingHandler(logger, minimum);
         logger.addHandler(h);
         return h;
     }

@@ -3,6 +3,7 @@ package io.jvhost.guests;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.greaterThanOrEqualTo;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -12,6 +13,7 @@ import io.jvhost.protocol.VirtioFeature;
 import io.jvhost.serve.Mode;
 import io.jvhost.serve.PortServer;
 import io.jvhost.serve.QueueCounters;
+import io.jvhost.testing.CapturingHandler;
 import io.jvhost.testing.SharedEal;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostListener;
@@ -25,6 +27,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
@@ -51,8 +55,22 @@ class MigrationTest {
     static final Pattern STATUS = Pattern.compile("Migration status: (\\S+)");
     static final Pattern TOTAL = Pattern.compile("total time: (\\d+) ms");
     static final Pattern DOWNTIME = Pattern.compile("downtime: (\\d+) ms");
-    /** What QEMU 7.2 under TCG prints when the migrated guest's ring is corrupted (not jvhost's doing). */
-    static final String TCG_HANG = "is not a head";
+    /**
+     * What the destination guest's kernel prints when it finds its own memory or rings inconsistent
+     * after the move ("output.0:id 0 is not a head!" from virtio_ring, a WARNING in timerqueue_del,
+     * a soft lockup): seen in 2 of about 15 runs of this test in CI, not reproduced on demand; the
+     * cause is not known (docs/guests.md). Retried only when DPDK reported no migration fault.
+     */
+    static final Pattern GUEST_BROKE = Pattern.compile("is not a head|WARNING: CPU:|BUG: |soft lockup|Oops:|Kernel panic");
+    /**
+     * DPDK's own reports of a migration it did not follow: the destination's used index differs
+     * from the ring state the source handed over (a used ring the dirty log missed), or a log write
+     * found no IOTLB entry (a page QEMU would not copy again).
+     */
+    static final Pattern DPDK_MIGRATION_FAULT = Pattern.compile("mismatches|failed to write log");
+    static final int ATTEMPTS = 3;
+    /** How long a destination guest whose kernel broke gets to power off anyway. */
+    static final long BROKEN_GRACE_SECONDS = 60;
 
     @BeforeEach
     void needQemuAndGuest() throws Exception {
@@ -60,23 +78,34 @@ class MigrationTest {
     }
 
     @Test
-    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    @Timeout(value = 25, unit = TimeUnit.MINUTES)
     void migrateWhilePinging() throws Exception {
-        runWithOneRetry(false);
+        runRetryingBrokenGuests(false);
     }
 
     @Test
-    @Timeout(value = 12, unit = TimeUnit.MINUTES)
+    @Timeout(value = 25, unit = TimeUnit.MINUTES)
     void migrateWhilePingingWithIommu() throws Exception {
-        runWithOneRetry(true);
+        runRetryingBrokenGuests(true);
     }
 
-    /** One retry, only when the destination guest shows QEMU/TCG's own hang (docs/guests.md). */
-    void runWithOneRetry(boolean iommu) throws Exception {
-        if (!run(iommu)) {
-            System.out.println("MigrationTest: the destination guest hung in QEMU/TCG (\"" + TCG_HANG + "\"); once more");
-            assertThat("the migrated guest hung in QEMU twice (\"" + TCG_HANG + "\")", run(iommu), equalTo(true));
+    /**
+     * Runs the scenario again (at most {@link #ATTEMPTS} times in all) only when the destination
+     * guest's kernel broke and hung while DPDK reported no migration fault; any other failure fails
+     * at once.
+     */
+    void runRetryingBrokenGuests(boolean iommu) throws Exception {
+        List<String> broken = new ArrayList<>();
+        for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+            String breakage = run(iommu);
+            if (breakage == null) {
+                return;
+            }
+            broken.add(breakage);
+            System.out.println("MigrationTest iommu=" + iommu + ": attempt " + attempt + ": the destination guest's kernel"
+                    + " broke and hung (\"" + breakage + "\"), DPDK reported no migration fault; once more");
         }
+        fail("the migrated guest's kernel broke on every attempt: " + broken);
     }
 
     /** Records a port's devices, and the LOG_ALL changes DPDK reports. */
@@ -99,8 +128,11 @@ class MigrationTest {
         }
     }
 
-    /** @return false if the destination guest hung in QEMU/TCG (the caller retries); fails on anything else */
-    boolean run(boolean iommu) throws Exception {
+    /**
+     * @return null if it passed; the destination guest's first failure line if its kernel broke and
+     *     it hung while DPDK reported no migration fault (the caller retries); fails on anything else
+     */
+    String run(boolean iommu) throws Exception {
         long t0 = System.nanoTime();
         Path dir = Files.createTempDirectory("jvhost-migrate");
         SharedEal.get();
@@ -114,6 +146,7 @@ class MigrationTest {
         QemuGuest destination = null;
         HmpMonitor monitor = null;
         HmpMonitor dstMonitor = null;
+        CapturingHandler dpdkLog = CapturingHandler.install("dpdk", Level.WARNING);
         try {
             srcPort = VhostUserPort.builder(dir.resolve("src.sock")).iommu(iommu).listener(src).open();
             dstPort = VhostUserPort.builder(dir.resolve("dst.sock")).iommu(iommu).listener(dst).open();
@@ -167,14 +200,21 @@ class MigrationTest {
             source.process.waitFor(30, TimeUnit.SECONDS);
 
             // the guest runs on: it finishes its pings on the destination and powers off there
-            if (!destination.process.waitFor(GUEST_SECONDS, TimeUnit.SECONDS)) {
-                // QEMU reports its own hang on its stderr (virtio_error), not on the guest's console
-                if (destination.qemuLog().contains(TCG_HANG) || destination.console().contains(TCG_HANG)) {
-                    return false;
+            boolean poweredOff = awaitPowerOff(destination);
+            List<String> faults = dpdkFaults(dpdkLog);
+            context += "\n--- DPDK warnings and errors ---\n" + String.join("\n", messages(dpdkLog));
+            if (!poweredOff) {
+                String console = destination.console();
+                Matcher broke = GUEST_BROKE.matcher(console);
+                if (broke.find() && faults.isEmpty()) {
+                    // kept on the output: a retried attempt is evidence too
+                    System.out.println("MigrationTest: the broken attempt" + context + "\n--- now ---" + destination.diagnostics());
+                    return lineAt(console, broke.start());
                 }
-                fail("the migrated guest did not power off within " + GUEST_SECONDS + " s" + context
-                        + "\n--- now ---" + destination.diagnostics());
+                fail("the migrated guest did not power off (within " + GUEST_SECONDS + " s, or " + BROKEN_GRACE_SECONDS
+                        + " s after its kernel broke)" + context + "\n--- now ---" + destination.diagnostics());
             }
+            assertThat("DPDK reported no migration fault" + context, faults, empty());
             assertThat("destination qemu exit status" + context, destination.process.exitValue(), equalTo(0));
             Map<String, String> guest = destination.counters(context);
             server.close();
@@ -212,8 +252,9 @@ class MigrationTest {
             System.out.printf(Locale.ROOT, "MigrationTest iommu=%s: completed, QEMU total %s ms, downtime %s ms (polled %.1f s);"
                     + " %s; test %.1f s%n", iommu, total.find() ? total.group(1) : "?", down.find() ? down.group(1) : "?",
                     (m1 - m0) / 1e9, counts.strip().replace('\n', ';'), (System.nanoTime() - t0) / 1e9);
-            return true;
+            return null;
         } finally {
+            dpdkLog.close();
             for (AutoCloseable a : new AutoCloseable[] {monitor, dstMonitor, source, destination, server, srcPort, dstPort}) {
                 if (a != null) {
                     a.close();
@@ -225,6 +266,51 @@ class MigrationTest {
             QemuGuest.deleteTree(dir);
             QemuGuest.assertNoneLeft();
         }
+    }
+
+    /**
+     * Waits for the destination guest to power off: at most {@link #GUEST_SECONDS}, and at most
+     * {@link #BROKEN_GRACE_SECONDS} once its kernel shows it broke.
+     *
+     * @return whether QEMU exited
+     */
+    static boolean awaitPowerOff(QemuGuest guest) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(GUEST_SECONDS);
+        long brokeAt = 0;
+        while (!guest.process.waitFor(1, TimeUnit.SECONDS)) {
+            long now = System.nanoTime();
+            if (brokeAt == 0 && GUEST_BROKE.matcher(guest.console()).find()) {
+                brokeAt = now;
+            }
+            if (now > deadline || (brokeAt != 0 && now - brokeAt > TimeUnit.SECONDS.toNanos(BROKEN_GRACE_SECONDS))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static List<String> messages(CapturingHandler log) {
+        List<String> r = new ArrayList<>();
+        for (LogRecord record : log.records()) {
+            r.add(record.getLevel() + " " + record.getLoggerName() + ": " + record.getMessage());
+        }
+        return r;
+    }
+
+    static List<String> dpdkFaults(CapturingHandler log) {
+        List<String> r = new ArrayList<>();
+        for (String m : messages(log)) {
+            if (DPDK_MIGRATION_FAULT.matcher(m).find()) {
+                r.add(m);
+            }
+        }
+        return r;
+    }
+
+    static String lineAt(String text, int at) {
+        int start = text.lastIndexOf('\n', at) + 1;
+        int end = text.indexOf('\n', at);
+        return text.substring(start, end < 0 ? text.length() : end).strip();
     }
 
     static List<String> withMonitor(List<String> cmd, Path socket) {
