@@ -56,13 +56,6 @@ class MigrationTest {
     static final Pattern TOTAL = Pattern.compile("total time: (\\d+) ms");
     static final Pattern DOWNTIME = Pattern.compile("downtime: (\\d+) ms");
     /**
-     * What the destination guest's kernel prints when it finds its own memory or rings inconsistent
-     * after the move ("output.0:id 0 is not a head!" from virtio_ring, a WARNING in timerqueue_del,
-     * a soft lockup): seen in 2 of about 15 runs of this test in CI, not reproduced on demand; the
-     * cause is not known (docs/guests.md). Retried only when DPDK reported no migration fault.
-     */
-    static final Pattern GUEST_BROKE = Pattern.compile("is not a head|WARNING: CPU:|BUG: |soft lockup|Oops:|Kernel panic");
-    /**
      * DPDK's own reports of a migration it did not follow: the destination's used index differs
      * from the ring state the source handed over (a used ring the dirty log missed), or a log write
      * found no IOTLB entry (a page QEMU would not copy again).
@@ -204,12 +197,11 @@ class MigrationTest {
             List<String> faults = dpdkFaults(dpdkLog);
             context += "\n--- DPDK warnings and errors ---\n" + String.join("\n", messages(dpdkLog));
             if (!poweredOff) {
-                String console = destination.console();
-                Matcher broke = GUEST_BROKE.matcher(console);
-                if (broke.find() && faults.isEmpty()) {
+                String broke = QemuGuest.kernelFailure(destination.console());
+                if (broke != null && faults.isEmpty()) {
                     // kept on the output: a retried attempt is evidence too
                     System.out.println("MigrationTest: the broken attempt" + context + "\n--- now ---" + destination.diagnostics());
-                    return lineAt(console, broke.start());
+                    return broke;
                 }
                 fail("the migrated guest did not power off (within " + GUEST_SECONDS + " s, or " + BROKEN_GRACE_SECONDS
                         + " s after its kernel broke)" + context + "\n--- now ---" + destination.diagnostics());
@@ -279,7 +271,7 @@ class MigrationTest {
         long brokeAt = 0;
         while (!guest.process.waitFor(1, TimeUnit.SECONDS)) {
             long now = System.nanoTime();
-            if (brokeAt == 0 && GUEST_BROKE.matcher(guest.console()).find()) {
+            if (brokeAt == 0 && QemuGuest.kernelFailure(guest.console()) != null) {
                 brokeAt = now;
             }
             if (now > deadline || (brokeAt != 0 && now - brokeAt > TimeUnit.SECONDS.toNanos(BROKEN_GRACE_SECONDS))) {
@@ -305,12 +297,6 @@ class MigrationTest {
             }
         }
         return r;
-    }
-
-    static String lineAt(String text, int at) {
-        int start = text.lastIndexOf('\n', at) + 1;
-        int end = text.indexOf('\n', at);
-        return text.substring(start, end < 0 ? text.length() : end).strip();
     }
 
     static List<String> withMonitor(List<String> cmd, Path socket) {

@@ -252,6 +252,28 @@ final class QemuGuest implements AutoCloseable {
         assertThat("processes left behind", left, empty());
     }
 
+    /**
+     * What a guest kernel prints when it finds its own memory or rings inconsistent, or stops making
+     * progress: virtio_ring's "output.0:id 0 is not a head!", a WARNING or BUG with its trace, an
+     * Oops, a soft lockup or RCU stall (the watchdogs that speak up within about 20 s of a hang).
+     */
+    static final Pattern KERNEL_FAILURE = Pattern.compile(
+            "is not a head|WARNING: CPU:|BUG: |kernel BUG|Oops:|general protection fault|soft lockup|detected stall|Kernel panic");
+
+    /**
+     * @param console a guest's console output
+     * @return its first line showing a kernel failure ({@link #KERNEL_FAILURE}), stripped; null if none
+     */
+    static String kernelFailure(String console) {
+        Matcher m = KERNEL_FAILURE.matcher(console);
+        if (!m.find()) {
+            return null;
+        }
+        int start = console.lastIndexOf('\n', m.start()) + 1;
+        int end = console.indexOf('\n', m.start());
+        return console.substring(start, end < 0 ? console.length() : end).strip();
+    }
+
     static String read(Path p) throws IOException {
         return Files.exists(p) ? new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1) : "";
     }
