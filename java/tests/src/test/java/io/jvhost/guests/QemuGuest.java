@@ -203,11 +203,6 @@ final class QemuGuest implements AutoCloseable {
         return read(console);
     }
 
-    /** What QEMU itself printed (its stdout and stderr), apart from the guest's console. */
-    String qemuLog() throws IOException {
-        return read(log);
-    }
-
     /** The guest's counter line as key=value pairs. */
     Map<String, String> counters(String others) throws IOException {
         return keyValues(GUEST_LINE, read(console), name + ": no JVHOST-GUEST counter line on the guest's console"
