@@ -18,6 +18,7 @@ import io.jvhost.testing.SharedEal;
 import io.jvhost.vhost.VhostDevice;
 import io.jvhost.vhost.VhostListener;
 import io.jvhost.vhost.VhostUserPort;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -187,8 +188,17 @@ class MigrationTest {
             String context = "iommu=" + iommu + "\n--- info migrate ---\n" + info + source.diagnostics()
                     + destination.diagnostics();
             assertThat("migration status" + context, status, equalTo("completed"));
-            assertThat("destination runs the guest" + context, dstMonitor.command("info status", 30),
-                    containsString("VM status: running"));
+            String dstStatus;
+            try {
+                dstStatus = dstMonitor.command("info status", 30);
+            } catch (IOException e) {
+                // its QEMU went away as the migration completed: say how, with its last words
+                destination.process.waitFor(5, TimeUnit.SECONDS);
+                throw new AssertionError("the destination's monitor failed (" + e.getMessage() + ")" + context
+                        + "\n--- DPDK warnings and errors ---\n" + String.join("\n", messages(dpdkLog))
+                        + "\n--- now ---" + destination.diagnostics(), e);
+            }
+            assertThat("destination runs the guest" + context, dstStatus, containsString("VM status: running"));
             monitor.quit(); // the source is paused for good ("postmigrate")
             source.process.waitFor(30, TimeUnit.SECONDS);
 

@@ -224,8 +224,9 @@ final class QemuGuest implements AutoCloseable {
     }
 
     String diagnostics() throws IOException {
-        return "\n--- " + name + " console (tail) ---\n" + tail(read(console), 40) + "\n--- " + name + " qemu ---\n"
-                + tail(read(log), 20);
+        String state = process.isAlive() ? "running" : "exited with status " + process.exitValue();
+        return "\n--- " + name + " console (tail) ---\n" + tail(read(console), 40) + "\n--- " + name + " qemu ("
+                + state + ") ---\n" + tail(read(log), 20);
     }
 
     @Override
