@@ -10,8 +10,8 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link QemuGuest#kernelFailure}, which decides whether MigrationTest may retry a hung destination
- * guest, on real consoles: the one CI failed on (guest-consoles/ci-timerqueue-warning.log, the
+ * {@link QemuGuest#kernelFailure}, with which MigrationTest gives up early on a destination guest
+ * whose kernel broke and names the failure, on real consoles: the one CI failed on (guest-consoles/ci-timerqueue-warning.log, the
  * destination's console tail from the .ci/run of 2026-12-07) and a clean boot-and-ping run of the
  * same guest image (guest-consoles/clean-run.log, CRLF line ends as the serial port writes them).
  */

@@ -11,8 +11,8 @@ import java.util.Locale;
 
 /**
  * Compares two dumps of guest memory (QEMU's {@code pmemsave}) page by page: after a migration the
- * destination's memory must equal the paused source's, or a page was not carried over (a write the
- * dirty log missed).
+ * destination's memory must equal the paused source's, or a store was not carried over (by QEMU's
+ * own dirty tracking, or by the backend's dirty log).
  */
 final class MemoryDiff {
     static final int PAGE = 4096;

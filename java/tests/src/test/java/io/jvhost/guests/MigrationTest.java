@@ -175,8 +175,7 @@ class MigrationTest {
             assertThat("destination paused (-S) after the migration" + context, dstStatus, matchesPattern(PAUSED));
 
             // every page the source's guest (and jvhost, through the dirty log) wrote made it across
-            assertSameMemory(monitor, dstMonitor, dir, context + "\n--- DPDK warnings and errors ---\n"
-                    + String.join("\n", messages(dpdkLog)));
+            assertSameMemory(monitor, dstMonitor, dir, context + dpdkSection(dpdkLog));
             dstMonitor.command("cont", 30);
             assertThat("destination runs the guest" + context, dstMonitor.command("info status", 30),
                     containsString("VM status: running"));
@@ -186,7 +185,7 @@ class MigrationTest {
             // the guest runs on: it finishes its pings on the destination and powers off there
             boolean poweredOff = awaitPowerOff(destination);
             List<String> faults = dpdkFaults(dpdkLog);
-            context += "\n--- DPDK warnings and errors ---\n" + String.join("\n", messages(dpdkLog));
+            context += dpdkSection(dpdkLog);
             if (!poweredOff) {
                 String broke = QemuGuest.kernelFailure(destination.console());
                 fail("the migrated guest did not power off (within " + GUEST_SECONDS + " s, or " + BROKEN_GRACE_SECONDS
@@ -290,8 +289,7 @@ class MigrationTest {
             // its QEMU went away (a failed load exits): say how, with its last words
             destination.process.waitFor(5, TimeUnit.SECONDS);
             throw new AssertionError("the destination's monitor failed (" + e.getMessage() + ")" + context
-                    + "\n--- DPDK warnings and errors ---\n" + String.join("\n", messages(dpdkLog))
-                    + "\n--- now ---" + destination.diagnostics(), e);
+                    + dpdkSection(dpdkLog) + "\n--- now ---" + destination.diagnostics(), e);
         }
     }
 
@@ -326,6 +324,11 @@ class MigrationTest {
             r.add(record.getLevel() + " " + record.getLoggerName() + ": " + record.getMessage());
         }
         return r;
+    }
+
+    /** DPDK's collected lines, as a section of a failure message. */
+    static String dpdkSection(CapturingHandler log) {
+        return "\n--- DPDK warnings and errors ---\n" + String.join("\n", messages(log));
     }
 
     static List<String> dpdkFaults(CapturingHandler log) {

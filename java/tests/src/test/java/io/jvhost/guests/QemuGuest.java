@@ -36,6 +36,7 @@ final class QemuGuest implements AutoCloseable {
     /** virtio feature bits (the guest prints them bit 0 first). */
     static final int F_MRG_RXBUF = 15;
     static final int F_ACCESS_PLATFORM = 33;
+    static final int F_RING_PACKED = 34;
     /**
      * Guest RAM, all of it below 4 GiB (q35 puts up to 2 GiB there) from guest physical 0: 256 MiB
      * and 8 KiB (QEMU rounds RAM up to 8 KiB). The 8 KiB are for QEMU before 9.0, whose TCG loses
@@ -46,7 +47,6 @@ final class QemuGuest implements AutoCloseable {
      * MigrationTest's memory comparison found these lost stores; see docs/guests.md.
      */
     static final long MEMORY_BYTES = 256L * 1024 * 1024 + 8192;
-    static final int F_RING_PACKED = 34;
 
     private static boolean looked;
     static String qemu;
